@@ -1,0 +1,38 @@
+# make demo: set everything up (virtual environment, package, VGG19 weights) and stylise
+#            the sample cat with the sample swirls painting.
+# make test: the test suite (no network, random weights, tiny images).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Demo settings: make demo WEIGHTS=random ITERATIONS=5 is a quick offline smoke run.
+WEIGHTS ?= imagenet
+SIZE ?= 256
+ITERATIONS ?= 300
+CONTENT ?= samples/content/chelsea.jpg
+STYLE ?= samples/style/swirls.jpg
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: install
+	mkdir -p outputs
+	$(BIN)/style_transfer --content $(CONTENT) --style $(STYLE) \
+		--output outputs/demo.png --size $(SIZE) --iterations $(ITERATIONS) \
+		--weights $(WEIGHTS) --print_every 25
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+bench: install
+	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
+
+clean:
+	rm -rf $(VENV) build *.egg-info outputs .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

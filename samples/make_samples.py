@@ -1,0 +1,74 @@
+"""Makes the demo images in samples/ (run once; the outputs are committed).
+
+Provenance (see samples/README.md):
+- content/chelsea.jpg, content/astronaut.jpg and style/hubble_deep_field.jpg are
+  scikit-image's bundled sample images (CC0 and NASA public domain), resized.
+- style/swirls.jpg is drawn here: brush strokes that follow a field of vortices, in a
+  night-sky palette. It is this project's own work, dedicated to the public domain (CC0).
+
+Usage (needs `pip install scikit-image` for the first three):
+    python samples/make_samples.py
+"""
+
+import pathlib
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+HERE = pathlib.Path(__file__).resolve().parent
+LONGEST_SIDE = 256
+
+
+def save_resized(array, path):
+    image = Image.fromarray(array).convert("RGB")
+    scale = LONGEST_SIDE / max(image.size)
+    image = image.resize((round(image.width * scale), round(image.height * scale)),
+                         Image.Resampling.LANCZOS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, quality=90)
+
+
+def swirls(size=LONGEST_SIDE, num_strokes=6000, seed=1889):
+    """Short brush strokes along the flow of a few vortices (an impasto-like texture)."""
+    rng = np.random.default_rng(seed)
+    vortices = rng.uniform(0, size, (5, 2))
+    spins = rng.choice([-1.0, 1.0], 5) * rng.uniform(0.6, 1.4, 5)
+    palette = np.array([(18, 38, 92), (32, 70, 150), (70, 120, 190), (120, 170, 220),
+                        (230, 200, 80), (245, 230, 150), (20, 60, 60)], float)
+
+    def flow(x, y):  # Unit direction: rotation around every vortex, fading with distance.
+        dx, dy = 0.3, 0.05
+        for (vx, vy), spin in zip(vortices, spins):
+            rx, ry = x - vx, y - vy
+            weight = spin * np.exp(-(rx * rx + ry * ry) / (2 * (size / 4) ** 2))
+            dx, dy = dx - weight * ry / (size / 8), dy + weight * rx / (size / 8)
+        norm = np.hypot(dx, dy) + 1e-9
+        return dx / norm, dy / norm
+
+    canvas = Image.new("RGB", (size, size), (25, 45, 100))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(num_strokes):
+        x, y = rng.uniform(0, size, 2)
+        near = min(np.hypot(x - vx, y - vy) for vx, vy in vortices)
+        warm = near < size / 10 and rng.random() < 0.7  # Bright halos at the vortex cores.
+        base = palette[rng.integers(4, 6)] if warm else palette[rng.integers(0, 4)]
+        colour = tuple(int(c) for c in np.clip(base + rng.normal(0, 14, 3), 0, 255))
+        points = [(x, y)]
+        for _ in range(rng.integers(4, 9)):
+            dx, dy = flow(x, y)
+            x, y = x + 2.5 * dx, y + 2.5 * dy
+            points.append((x, y))
+        draw.line(points, fill=colour, width=int(rng.integers(2, 5)))
+    return np.asarray(canvas.filter(ImageFilter.SMOOTH))
+
+
+def main():
+    save_resized(swirls(), HERE / "style" / "swirls.jpg")
+    from skimage import data  # Only needed to refresh the three bundled photographs.
+    save_resized(data.chelsea(), HERE / "content" / "chelsea.jpg")
+    save_resized(data.astronaut(), HERE / "content" / "astronaut.jpg")
+    save_resized(data.hubble_deep_field(), HERE / "style" / "hubble_deep_field.jpg")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The technique scripts, installed as the package `style_transfer.scripts`."""

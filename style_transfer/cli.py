@@ -1,0 +1,288 @@
+"""The command line every technique shares: flags, errors, progress, run report.
+
+Flags are defined once here and validated while they are parsed, before any image is
+read or network built. Scripts read `.value` in `main` and pass plain values on; the rest
+of the package never reads flags.
+
+Known errors (bad flags, unreadable files, missing weights) end the run with one line on
+stderr, `error: ...`, and exit code 2, with no traceback. Ctrl-C during the optimisation
+saves the latest image and report, then exits 130.
+"""
+
+import json
+import os
+import pathlib
+import platform
+import re
+import resource
+import sys
+import time
+
+from absl import app, flags
+
+import style_transfer
+from style_transfer import images, vgg
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _must(condition, message):
+    if not condition:
+        raise flags.ValidationError(message)
+    return True
+
+
+def _input_image_exists(path, flag):
+    return _must(path is None or os.path.isfile(path),
+                 f"--{flag}: {path}: no such file")
+
+
+def _check(check, value, flag, **kwargs):
+    """Runs a package check that raises ValueError, as a flag validator."""
+    try:
+        check(value, **kwargs)
+    except ValueError as error:
+        message = str(error)
+        raise flags.ValidationError(
+            message if message.startswith("--") else f"--{flag}: {message}") from None
+    return True
+
+
+CONTENT = flags.DEFINE_string("content", None, "Content image p (Gatys et al. 2016, Sec. 2).")
+STYLE = flags.DEFINE_list("style", None, "Style image(s) a, comma-separated.")
+OUTPUT = flags.DEFINE_string("output", "output.png", "Where to write the result image.")
+SIZE = flags.DEFINE_integer(
+    "size", 512, "Longest side of the output in pixels (style images are scaled alike).",
+    lower_bound=16)
+ITERATIONS = flags.DEFINE_integer("iterations", 500, "L-BFGS iterations.", lower_bound=1)
+CONTENT_WEIGHT = flags.DEFINE_float(
+    "content_weight", 1.0, "α: content weight (Gatys et al. 2016, Eq. 7).", lower_bound=0.0)
+STYLE_WEIGHT = flags.DEFINE_float(
+    "style_weight", 1e3, "β: style weight (Gatys et al. 2016, Eq. 7); the paper reports "
+    "α/β between 1e-3 and 1e-4.", lower_bound=0.0)
+TV_WEIGHT = flags.DEFINE_float(
+    "tv_weight", 1e-3, "Weight of the total variation prior (Mahendran & Vedaldi 2015, "
+    "Eq. 5, β=2); 0 turns it off.", lower_bound=0.0)
+CONTENT_LAYERS = flags.DEFINE_list(
+    "content_layers", list(vgg.CONTENT_LAYERS), "Content layers (Gatys et al.: relu4_2).")
+STYLE_LAYERS = flags.DEFINE_list(
+    "style_layers", list(vgg.STYLE_LAYERS), "Style layers (Gatys et al.: relu1_1 … relu5_1).")
+STYLE_LAYER_WEIGHTS = flags.DEFINE_list(
+    "style_layer_weights", None, "w_l: one weight per style layer (Gatys et al. 2016, "
+    "Eq. 5); default: equal weights 1/L.")
+INIT = flags.DEFINE_string(
+    "init", "content", "Starting image: content, noise (white noise, as Gatys et al.), "
+    "style, or an image file.")
+POOLING = flags.DEFINE_enum(
+    "pooling", "avg", ["avg", "max"], "VGG19 pooling; Gatys et al. 2016 replace max "
+    "pooling with average pooling.")
+WEIGHTS = flags.DEFINE_string(
+    "weights", "imagenet", "VGG19 weights: imagenet (vgg_weights/, the Keras cache, or a "
+    "download), random (smoke runs only: its images say nothing about the method), or "
+    "the path of a weights file.")
+SEED = flags.DEFINE_integer("seed", 0, "Seed of --init noise and of --weights random.")
+CHECKPOINT_EVERY = flags.DEFINE_integer(
+    "checkpoint_every", 0, "Save the image every N iterations as OUTPUT_NNNN.ext; 0: never.",
+    lower_bound=0)
+PRINT_EVERY = flags.DEFINE_integer(
+    "print_every", 10, "Print a progress line every N iterations.", lower_bound=1)
+REPORT = flags.DEFINE_string(
+    "report", None, "JSON run report; default: the output path with .json.")
+QUIET = flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
+
+flags.register_validator("content", lambda path: _input_image_exists(path, "content"))
+flags.register_validator("style", lambda paths: all(
+    _input_image_exists(path, "style") for path in paths or []))
+flags.register_validator("output", lambda path: _check(images.check_writable, path, "output"))
+flags.register_validator("report", lambda path: path is None or _must(
+    path.endswith(".json"), f"--report {path}: give a file name ending in .json") and _check(
+        images.check_writable, path, "report", formats=(".json",)))
+flags.register_validator("init", lambda init: _must(
+    init in ("content", "noise", "style") or os.path.isfile(init),
+    f"--init {init}: use content, noise, style, or the path of an existing image"))
+for _layer_flag in ("content_layers", "style_layers"):
+    flags.register_validator(_layer_flag, lambda names, flag=_layer_flag: all(
+        _check(vgg.canonical_layer_name, name, flag) for name in names) and _must(
+            names, f"--{flag}: give at least one layer"))
+flags.register_validator("weights", lambda weights: _must(
+    weights in ("imagenet", "random") or os.path.isfile(weights),
+    f"--weights {weights}: no such file; use imagenet, random, or a weights file path"))
+
+
+@flags.multi_flags_validator(["style_layers", "style_layer_weights"])
+def _layer_weights_match(values):
+    weights = values["style_layer_weights"]
+    if weights is None:
+        return True
+    try:
+        numbers = [float(w) for w in weights]
+    except ValueError:
+        raise flags.ValidationError(
+            f"--style_layer_weights {','.join(weights)}: give numbers") from None
+    return _must(len(numbers) == len(values["style_layers"]) and min(numbers) >= 0,
+                 f"--style_layer_weights has {len(numbers)} values but --style_layers "
+                 f"has {len(values['style_layers'])} layers; give one weight >= 0 per layer")
+
+
+def style_layer_weights(layers, weights):
+    """Layer -> w_l from the flags' values; equal weights 1/L when none are given."""
+    layers = [vgg.canonical_layer_name(name) for name in layers]
+    if not weights:
+        return {layer: 1.0 / len(layers) for layer in layers}
+    return dict(zip(layers, (float(w) for w in weights)))
+
+
+def _flag_error_line(error):
+    """absl's message for a bad flag, without its repeats: one line naming the flag."""
+    text = " ".join(str(error).split())
+    required = re.match(r"flag --(\w+)=None: Flag --\w+ must have a value other than None",
+                        text)
+    if required:
+        return f"--{required.group(1)} is required"
+    ours = re.match(r"flags? .*?: (--.*)", text)  # Our validators name the flag already.
+    return ours.group(1) if ours else text.replace("flag --", "--", 1)
+
+
+def _parse_flags_or_exit(argv):
+    """absl's parser, with one-line errors instead of its two-line FATAL message."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        print(f"error: {_flag_error_line(error)}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+
+
+def run(main, required=()):
+    """Runs `main(argv)` like `absl.app.run`, turning known errors into one line.
+
+    Args:
+        main: the script's main function; its return value is the exit code.
+        required: flags the script cannot run without.
+    """
+    for name in required:
+        flags.mark_flag_as_required(name)
+
+    def guarded_main(argv):
+        try:
+            return main(argv)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+    app.run(guarded_main, flags_parser=_parse_flags_or_exit)
+
+
+def say(message, quiet):
+    """Prints a progress or summary line unless --quiet."""
+    if not quiet:
+        print(message, flush=True)
+
+
+def format_losses(losses):
+    """'total 1.23e+09  content 4.5e+08 ...': every term, total first."""
+    names = ["total"] + [name for name in losses if name != "total"]
+    return "  ".join(f"{name} {losses[name]:.4g}" for name in names)
+
+
+def checkpoint_path(output, iteration):
+    """out.png -> out_0042.png."""
+    output = pathlib.Path(output)
+    return output.with_name(f"{output.stem}_{iteration:04d}{output.suffix}")
+
+
+def iteration_callback(*, num_iterations, print_every, checkpoint_every, output, quiet):
+    """The L-BFGS callback: a progress line every N iterations, checkpoints every M.
+
+    Each line shows the iteration, every loss term and the seconds per iteration
+    averaged since the previous line.
+    """
+    window = []
+
+    def callback(step):
+        if step.iteration > 0:
+            window.append(step.seconds)
+        if step.iteration == 0 or step.iteration % print_every == 0 or (
+                step.iteration == num_iterations):
+            speed = f"  {sum(window) / len(window):.3f} s/it" if window else ""
+            say(f"iteration {step.iteration:>5}/{num_iterations}  "
+                f"{format_losses(step.losses)}{speed}", quiet)
+            window.clear()
+        if checkpoint_every and step.iteration and step.iteration % checkpoint_every == 0:
+            images.save(step.image, checkpoint_path(output, step.iteration))
+
+    return callback
+
+
+def report_path(output, report):
+    """The report's path: --report, or the output path with .json."""
+    return report or str(pathlib.Path(output).with_suffix(".json"))
+
+
+def _versions():
+    import keras
+    import numpy
+    import PIL
+    import scipy
+    import tensorflow
+    return {"style_transfer": style_transfer.__version__,
+            "python": platform.python_version(), "tensorflow": tensorflow.__version__,
+            "keras": keras.__version__, "keras_backend": keras.backend.backend(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "pillow": PIL.__version__}
+
+
+def flag_values():
+    """Every flag this module and the running script define, by name."""
+    values = {}
+    for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
+        if not module.startswith(("__main__", "style_transfer", "scripts")):
+            continue  # absl's and TensorFlow's own flags.
+        for flag in module_flags:
+            values[flag.name] = flag.value
+    return values
+
+
+def peak_memory_mb():
+    """Peak resident memory of this process in MiB (ru_maxrss: KiB on Linux, B on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def write_report(path, *, result, weights, image_sizes, output, start_time, extra=None):
+    """Writes the JSON run report atomically (enough to reproduce the run).
+
+    Args:
+        path: the .json file.
+        result: `optimize.Result`.
+        weights: `vgg.Weights` actually used.
+        image_sizes: name -> [H, W] of every image involved.
+        output: the image written.
+        start_time: `time.time()` at the start of the run.
+        extra: further method-specific fields.
+    """
+    report = {
+        "command": [sys.executable] + sys.argv,
+        "flags": flag_values(),
+        "versions": _versions(),
+        "weights": weights.to_json(),
+        "image_sizes": image_sizes,
+        "output": str(output),
+        "interrupted": result.interrupted,
+        "stop_reason": result.stop_reason,
+        "iterations": result.num_iterations,
+        "function_evaluations": result.num_evaluations,
+        "seconds_per_iteration": result.seconds_per_iteration,
+        "seconds_per_evaluation": result.seconds_per_evaluation,
+        "compile_seconds": result.compile_seconds,
+        "final_losses": result.final_losses,
+        "loss_history": [step.to_json() for step in result.history],
+        "wall_seconds": time.time() - start_time,
+        "peak_memory_mb": peak_memory_mb(),
+        **(extra or {}),
+    }
+    text = json.dumps(report, indent=1).encode()
+    images.write_atomically(path, lambda f: f.write(text))

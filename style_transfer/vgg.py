@@ -1,0 +1,224 @@
+"""The VGG19 feature model that every technique measures images with.
+
+Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+Recognition", 2014, arXiv:1409.1556: the 16 convolutional and 5 pooling layers of the
+19-layer network (no fully connected top), from `keras.applications.VGG19`.
+
+Gatys et al. (2016, Sec. 2) use this network with average instead of max pooling for
+image synthesis ("slightly more appealing results"), so `pooling="avg"` is the default.
+They also rescale the weights so that every filter's mean activation is one; the Keras
+(Caffe-converted) ImageNet weights used here are not rescaled, so the loss weights that
+give a good picture differ from the paper's α/β (see README, "Weights").
+
+Layers are named as in the papers: `relu4_2` is the rectified output of the second
+convolution of block 4 (`conv4_2` is accepted for it, as Gatys et al. write it). The
+mapping to Keras names (`block4_conv2`) lives here and nowhere else.
+"""
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+
+import keras
+import numpy as np
+
+WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# Where Keras' own VGG19 loader downloads the no-top weights, and the MD5 it checks
+# (keras/src/applications/vgg19.py, WEIGHTS_PATH_NO_TOP and file_hash).
+WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
+               + WEIGHTS_FILE)
+WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
+# A mirror of the same file can be named here (checked against the same MD5).
+WEIGHTS_URL_ENV = "STYLE_TRANSFER_VGG19_URL"
+WEIGHTS_DIRNAME = "vgg_weights"
+
+# Caffe preprocessing, which the converted weights were trained with: BGR channel order,
+# ImageNet mean per channel subtracted, no scaling (keras.applications.vgg19, mode="caffe").
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+
+_CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
+
+# Paper name -> Keras layer name, in network order.
+LAYERS = {}
+for _block, _num_convs in enumerate(_CONVS_PER_BLOCK, start=1):
+    for _conv in range(1, _num_convs + 1):
+        LAYERS[f"relu{_block}_{_conv}"] = f"block{_block}_conv{_conv}"
+    LAYERS[f"pool{_block}"] = f"block{_block}_pool"
+_ALIASES = {name.replace("relu", "conv"): name for name in LAYERS if name.startswith("relu")}
+_ORDER = list(LAYERS.values())
+
+CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2").
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Same section.
+
+
+def canonical_layer_name(name):
+    """Returns the paper name (`relu4_2`) of a layer given as `relu4_2` or `conv4_2`.
+
+    Raises:
+        ValueError: the name is not a VGG19 layer.
+    """
+    name = name.strip()
+    name = _ALIASES.get(name, name)
+    if name not in LAYERS:
+        raise ValueError(
+            f"unknown VGG19 layer {name!r}; use relu1_1 … relu5_4 (conv1_1 … conv5_4 "
+            f"name the same outputs) or pool1 … pool5")
+    return name
+
+
+def preprocess(image):
+    """RGB image in [0, 255], (..., H, W, 3) -> the network's input (Caffe convention)."""
+    bgr = keras.ops.flip(image, axis=-1)
+    return bgr - keras.ops.convert_to_tensor(IMAGENET_MEAN_BGR, dtype=bgr.dtype)
+
+
+def deprocess(network_input):
+    """Exact inverse of `preprocess`: network input -> RGB image in [0, 255] (unclipped)."""
+    mean = keras.ops.convert_to_tensor(IMAGENET_MEAN_BGR, dtype=network_input.dtype)
+    return keras.ops.flip(network_input + mean, axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class Weights:
+    """Where the network's weights come from, for loading and for the run report.
+
+    Attributes:
+        source: "imagenet", "random" or "file".
+        path: the weights file (None for random weights).
+        sha256: hex digest of that file (None for random weights).
+        seed: the seed of random weights (None otherwise).
+    """
+    source: str
+    path: str | None = None
+    sha256: str | None = None
+    seed: int | None = None
+
+    def to_json(self):
+        return dataclasses.asdict(self)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_search_dirs():
+    """The `vgg_weights/` folders looked at first: the working directory's, the checkout's."""
+    dirs = [pathlib.Path.cwd() / WEIGHTS_DIRNAME,
+            pathlib.Path(__file__).resolve().parents[1] / WEIGHTS_DIRNAME]
+    return list(dict.fromkeys(d.resolve() for d in dirs))
+
+
+def keras_cache_dir():
+    """Keras' download cache for models (`$KERAS_HOME/models`, default ~/.keras/models)."""
+    home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
+    return pathlib.Path(home) / "models"
+
+
+def resolve_weights(weights, seed=0):
+    """Finds the weights that `--weights` names, downloading ImageNet weights if needed.
+
+    Args:
+        weights: "imagenet" (look in `vgg_weights/`, then the Keras cache, then download
+            with Keras' downloader, which shows progress and checks the published MD5),
+            "random" (seeded random weights, for smoke runs and tests only), or the path
+            of a weights file.
+        seed: seed of the random weights.
+
+    Returns:
+        A `Weights`.
+
+    Raises:
+        ValueError: the named file does not exist, or ImageNet weights are neither on
+            disk nor downloadable (the message says where to put the file).
+    """
+    if weights == "random":
+        return Weights("random", seed=seed)
+    if weights != "imagenet":
+        path = pathlib.Path(weights).expanduser()
+        if not path.is_file():
+            raise ValueError(f"--weights {weights}: no such file; give the path of a VGG19 "
+                             f"no-top weights file, 'imagenet' or 'random'")
+        return Weights("file", str(path), _sha256(path))
+    for folder in weights_search_dirs() + [keras_cache_dir()]:
+        candidate = folder / WEIGHTS_FILE
+        if candidate.is_file():
+            return Weights("imagenet", str(candidate), _sha256(candidate))
+    url = os.environ.get(WEIGHTS_URL_ENV, WEIGHTS_URL)
+    try:
+        path = keras.utils.get_file(WEIGHTS_FILE, url, cache_subdir="models",
+                                    cache_dir=str(keras_cache_dir().parent),
+                                    file_hash=WEIGHTS_MD5)
+    except Exception as error:  # Keras raises bare Exception for URL and hash failures.
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"--weights imagenet: {WEIGHTS_FILE} is not in {WEIGHTS_DIRNAME}/ or "
+            f"{keras_cache_dir()} and the download failed ({reason}); fetch {WEIGHTS_URL} "
+            f"on a connected machine and put it in {WEIGHTS_DIRNAME}/ "
+            f"(see {WEIGHTS_DIRNAME}/README.md), or pass --weights PATH") from None
+    return Weights("imagenet", path, _sha256(path))
+
+
+def _randomize(model, seed):
+    """He-normal kernels and zero biases from a seeded NumPy generator (backend-independent)."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            fan_in = np.prod(kernel.shape[:-1])
+            layer.set_weights([
+                rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype(np.float32),
+                np.zeros_like(bias)])
+
+
+def feature_model(layers, pooling="avg", weights=Weights("random")):
+    """Builds VGG19 truncated after the deepest requested layer.
+
+    Args:
+        layers: paper layer names (`relu1_1`, `conv4_2`, ...).
+        pooling: "avg" (Gatys et al. 2016) or "max" (the trained network's own).
+        weights: a `Weights` from `resolve_weights`.
+
+    Returns:
+        A `keras.Model` from a preprocessed batch (B, H, W, 3) to a dict that maps each
+        requested (canonical) layer name to its activations (B, H_l, W_l, C_l). Layers
+        after the deepest requested one are not built, so never run.
+
+    Raises:
+        ValueError: unknown layer or pooling, or a weights file of the wrong shape.
+    """
+    if pooling not in ("avg", "max"):
+        raise ValueError(f"--pooling {pooling}: use 'avg' or 'max'")
+    wanted = {LAYERS[canonical_layer_name(name)]: canonical_layer_name(name) for name in layers}
+    if not wanted:
+        raise ValueError("no VGG19 layers requested")
+    deepest = max(_ORDER.index(keras_name) for keras_name in wanted)
+
+    vgg19 = keras.applications.VGG19(include_top=False, weights=None,
+                                     input_shape=(None, None, 3))
+    if weights.source == "random":
+        _randomize(vgg19, weights.seed)
+    else:
+        try:
+            vgg19.load_weights(weights.path)
+        except Exception as error:  # h5py and Keras raise several types for a bad file.
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise ValueError(
+                f"--weights {weights.path}: not VGG19 no-top weights ({reason}); "
+                f"use Keras' {WEIGHTS_FILE}") from None
+
+    inputs = keras.Input((None, None, 3), name="preprocessed_image")
+    outputs = {}
+    x = inputs
+    for keras_layer in vgg19.layers[1:deepest + 2]:  # layers[0] is the input layer.
+        if isinstance(keras_layer, keras.layers.MaxPooling2D) and pooling == "avg":
+            x = keras.layers.AveragePooling2D(2, strides=2, name=keras_layer.name)(x)
+        else:
+            x = keras_layer(x)
+        if keras_layer.name in wanted:
+            outputs[wanted[keras_layer.name]] = x
+    return keras.Model(inputs, outputs, name=f"vgg19_to_{wanted[_ORDER[deepest]]}")

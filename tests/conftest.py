@@ -1,0 +1,75 @@
+"""Shared test fixtures: tiny images, random-weight VGG19, a legacy-format weights file."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from style_transfer import vgg
+
+BLOCKS = [(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)]  # (convolutions, filters).
+CONV_SHAPES = []  # (name, input channels, output channels) of the 16 VGG19 convolutions.
+_channels = 3
+for _block, (_num_convs, _filters) in enumerate(BLOCKS, start=1):
+    for _conv in range(1, _num_convs + 1):
+        CONV_SHAPES.append((f"block{_block}_conv{_conv}", _channels, _filters))
+        _channels = _filters
+
+
+def write_legacy_weights(path, seed=0, bad_layer=None):
+    """Writes VGG19 no-top weights in Keras' legacy HDF5 layout with h5py directly.
+
+    This is the layout of the published vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5
+    (root attribute layer_names; one group per layer with attribute weight_names), written
+    independently of Keras so the test proves that the loader reads the real format.
+
+    Returns:
+        name -> [kernel, bias] arrays written.
+    """
+    rng = np.random.default_rng(seed)
+    written = {}
+    names = ["input_1"]
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.2.4"
+        f.create_group("input_1").attrs["weight_names"] = np.array([], dtype="S")
+        for name, cin, cout in CONV_SHAPES:
+            kernel_shape = (3, 3, cin, cout) if name != bad_layer else (5, 5, cin, cout)
+            kernel = rng.normal(0, np.sqrt(2 / (9 * cin)), kernel_shape).astype(np.float32)
+            bias = rng.normal(0, 0.1, (cout,)).astype(np.float32)
+            group = f.create_group(name)
+            weight_names = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            group.attrs["weight_names"] = np.array(weight_names)
+            group[weight_names[0].decode()] = kernel
+            group[weight_names[1].decode()] = bias
+            written[name] = [kernel, bias]
+            names.append(name)
+            if name == f"block{name[5]}_conv{BLOCKS[int(name[5]) - 1][0]}":  # Block's last.
+                pool = f"block{name[5]}_pool"
+                f.create_group(pool).attrs["weight_names"] = np.array([], dtype="S")
+                names.append(pool)
+        f.attrs["layer_names"] = np.array([n.encode() for n in names])
+    return written
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def random_model():
+    """Random-weight VGG19 features up to relu5_1 (all Gatys layers)."""
+    return vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS),
+                             weights=vgg.Weights("random", seed=0))
+
+
+@pytest.fixture
+def no_network(monkeypatch, tmp_path):
+    """No weights anywhere and a download address that refuses at once."""
+    monkeypatch.setenv(vgg.WEIGHTS_URL_ENV, "http://127.0.0.1:9/" + vgg.WEIGHTS_FILE)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setattr(vgg, "weights_search_dirs", lambda: [tmp_path / "vgg_weights"])
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

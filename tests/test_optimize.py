@@ -1,0 +1,125 @@
+"""The L-BFGS-B bridge: gradients, convergence, bounds, iteration count, Ctrl-C."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+import tensorflow as tf
+
+from style_transfer import optimize
+
+SHAPE = (6, 5, 3)
+
+
+def quadratic(target, scales):
+    """Σ s (x - t)², an ill-conditioned problem with a known, partly clipped optimum."""
+    target = tf.constant(target, tf.float32)
+    scales = tf.constant(scales, tf.float32)
+
+    def loss(image):
+        fit = tf.reduce_sum(scales * tf.square(image - target))
+        return {"fit": fit, "total": fit}
+
+    return loss
+
+
+def test_bridge_gradient_matches_finite_differences(rng):
+    """d(total)/d(image) from the compiled function, against float64 central differences."""
+    target = rng.uniform(0, 255, SHAPE)
+    coupling = rng.normal(size=SHAPE)
+
+    def loss(image):  # Smooth and non-separable: exercises the tape, not just an identity.
+        total = tf.reduce_sum(tf.sin(image / 40.0) * coupling) + 1e-3 * tf.reduce_sum(
+            tf.square(image - target)) + 1e-5 * tf.square(tf.reduce_sum(image))
+        return {"total": total}
+
+    compiled = optimize.loss_and_gradient_function(loss, SHAPE)
+    x = rng.uniform(0, 255, SHAPE)
+    _, gradient = compiled(tf.constant(x, tf.float32))
+
+    def value(v):
+        with tf.device("/cpu:0"):
+            return float(loss(tf.constant(v, tf.float64))["total"])
+
+    for index in [tuple(i) for i in rng.integers(0, SHAPE, size=(8, 3))]:
+        up, down = x.copy(), x.copy()
+        up[index] += 1e-3
+        down[index] -= 1e-3
+        numeric = (value(up) - value(down)) / 2e-3
+        assert gradient.numpy()[index] == pytest.approx(numeric, rel=1e-3, abs=1e-4)
+
+
+def test_lbfgs_lowers_the_loss_tenfold_and_respects_the_bounds(rng):
+    target = rng.uniform(-80, 335, SHAPE)  # About a third of the optimum lies outside.
+    scales = np.exp(rng.uniform(0, np.log(100), SHAPE))  # Condition number ~100.
+    result = optimize.lbfgs(quadratic(target, scales), np.full(SHAPE, 128.0),
+                            max_iterations=150)
+    assert result.final_losses["total"] < result.history[0].losses["total"] / 10
+    assert result.image.min() >= 0.0 and result.image.max() <= 255.0
+    outside = (target < 0) | (target > 255)
+    np.testing.assert_array_equal(result.image[outside], np.clip(target, 0, 255)[outside])
+    optimum = np.sum(scales * (np.clip(target, 0, 255) - target) ** 2)
+    # float32 resolves the loss to ~1e-7 of its value; the optimum's own value is large.
+    assert result.final_losses["total"] == pytest.approx(optimum, rel=1e-5)
+
+
+def test_lbfgs_makes_the_iterations_asked_where_scipy_defaults_stop_early(rng):
+    """A small-gradient loss: SciPy's default gtol=1e-5 stops it after a few steps."""
+    target = rng.uniform(0, 255, SHAPE)
+    scales = 1e-9 * np.exp(rng.uniform(0, np.log(1e3), SHAPE))
+    loss = quadratic(target, scales)
+    compiled = optimize.loss_and_gradient_function(loss, SHAPE)
+
+    def scipy_fun(x):
+        terms, gradient = compiled(tf.constant(x.reshape(SHAPE), tf.float32))
+        return float(terms["total"]), gradient.numpy().astype(np.float64).ravel()
+
+    defaults = scipy.optimize.minimize(scipy_fun, np.zeros(np.prod(SHAPE)), jac=True,
+                                       method="L-BFGS-B", bounds=[(0, 255)] * 90,
+                                       options={"maxiter": 25})
+    assert defaults.nit < 25  # The pitfall is real on this problem...
+
+    result = optimize.lbfgs(loss, np.zeros(SHAPE), max_iterations=25)
+    assert result.num_iterations == 25  # ...and avoided here.
+    assert "ITERATIONS REACHED LIMIT" in result.stop_reason
+    assert len(result.history) == 26
+    assert result.final_losses["total"] < defaults.fun
+
+
+def test_history_and_callback_see_every_iteration(rng):
+    target = rng.uniform(0, 255, SHAPE)
+    seen = []
+    scales = np.exp(rng.uniform(0, np.log(1e3), SHAPE))  # Needs more than 5 iterations.
+    result = optimize.lbfgs(quadratic(target, scales), np.zeros(SHAPE),
+                            max_iterations=5, callback=seen.append)
+    assert [step.iteration for step in seen] == list(range(6))
+    assert all(step.image is None for step in seen)  # Images are dropped after the callback.
+    assert result.num_evaluations >= 6
+    losses = [step.losses["total"] for step in result.history]
+    assert losses == sorted(losses, reverse=True)
+    assert set(result.final_losses) == {"fit", "total"}
+    # The reported loss is the loss of the returned image.
+    expected = np.sum(scales * (result.image.astype(np.float64) - target) ** 2)
+    assert result.final_losses["total"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_ctrl_c_returns_the_latest_accepted_image(rng):
+    target = rng.uniform(0, 255, SHAPE)
+    images = {}
+
+    def callback(step):
+        images[step.iteration] = step.image.copy()
+        if step.iteration == 3:
+            raise KeyboardInterrupt
+
+    scales = np.exp(rng.uniform(0, np.log(1e3), SHAPE))
+    result = optimize.lbfgs(quadratic(target, scales), np.zeros(SHAPE),
+                            max_iterations=50, callback=callback)
+    assert result.interrupted and result.stop_reason == "interrupted"
+    assert result.num_iterations == 3
+    np.testing.assert_array_equal(result.image, images[3])
+
+
+def test_zero_iterations_is_refused():
+    with pytest.raises(ValueError, match="max_iterations"):
+        optimize.lbfgs(quadratic(np.zeros(SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),
+                       max_iterations=0)

@@ -1,0 +1,137 @@
+"""VGG19: layer names, truncation, pooling, Caffe preprocessing, weight loading."""
+
+import hashlib
+
+import keras
+import numpy as np
+import pytest
+from conftest import write_legacy_weights
+
+from style_transfer import losses, vgg
+
+
+def test_paper_names_map_to_keras_layers():
+    assert vgg.LAYERS["relu4_2"] == "block4_conv2"
+    assert vgg.LAYERS["relu1_1"] == "block1_conv1"
+    assert vgg.LAYERS["relu5_4"] == "block5_conv4"
+    assert vgg.LAYERS["pool3"] == "block3_pool"
+    assert vgg.canonical_layer_name("conv4_2") == "relu4_2"
+    assert len([name for name in vgg.LAYERS if name.startswith("relu")]) == 16
+
+
+@pytest.mark.parametrize("name", ["relu6_1", "relu1_3", "fc7", ""])
+def test_unknown_layer_names_are_rejected_by_name(name):
+    with pytest.raises(ValueError, match=f"unknown VGG19 layer '{name}'"):
+        vgg.canonical_layer_name(name)
+
+
+def keras_layer_names(model):
+    return [layer.name for layer in model.layers]
+
+
+def test_model_stops_at_the_deepest_requested_layer():
+    model = vgg.feature_model(["relu1_1", "conv4_2"])
+    names = keras_layer_names(model)
+    assert names[-1] == "block4_conv2"
+    assert not any(name.startswith("block5") for name in names)
+    assert "block4_conv3" not in names
+    assert set(model.output) == {"relu1_1", "relu4_2"}
+
+
+def test_pooling_choice():
+    avg = vgg.feature_model(["relu3_1"], pooling="avg")
+    max_ = vgg.feature_model(["relu3_1"], pooling="max")
+    pool_types = lambda m: {type(l).__name__ for l in m.layers if "pool" in l.name}
+    assert pool_types(avg) == {"AveragePooling2D"}
+    assert pool_types(max_) == {"MaxPooling2D"}
+    with pytest.raises(ValueError, match="--pooling"):
+        vgg.feature_model(["relu3_1"], pooling="min")
+
+
+def test_preprocess_is_caffe_convention_and_deprocess_inverts_it(rng):
+    image = rng.uniform(0, 255, (5, 7, 3))
+    pre = keras.ops.convert_to_numpy(vgg.preprocess(image))
+    expected = np.empty_like(image)
+    for c, mean in enumerate((103.939, 116.779, 123.68)):  # B, G, R
+        expected[:, :, c] = image[:, :, 2 - c] - mean
+    np.testing.assert_allclose(pre, expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(vgg.deprocess(pre)), image,
+                               rtol=0, atol=1e-12)
+
+
+def test_features_match_the_full_keras_vgg19_with_max_pooling(tmp_path, rng):
+    """Truncation and the name mapping pick the same tensors as keras.applications."""
+    path = tmp_path / vgg.WEIGHTS_FILE
+    write_legacy_weights(path)
+    weights = vgg.resolve_weights(str(path))
+    ours = vgg.feature_model(["relu2_1", "relu4_2"], pooling="max", weights=weights)
+    full = keras.applications.VGG19(include_top=False, weights=str(path))
+    probe = keras.Model(full.input, [full.get_layer("block2_conv1").output,
+                                     full.get_layer("block4_conv2").output])
+    image = rng.uniform(0, 255, (1, 32, 40, 3)).astype(np.float32)
+    batch = keras.ops.convert_to_numpy(vgg.preprocess(image))
+    expected = [keras.ops.convert_to_numpy(t) for t in probe(batch)]
+    got = ours(batch)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got["relu2_1"]), expected[0],
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(got["relu4_2"]), expected[1],
+                               rtol=1e-5, atol=1e-4)
+
+
+def test_weights_file_loads_exactly_and_is_hashed(tmp_path):
+    path = tmp_path / "my_vgg.h5"
+    written = write_legacy_weights(path, seed=3)
+    weights = vgg.resolve_weights(str(path))
+    assert weights.source == "file"
+    assert weights.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    model = vgg.feature_model(["relu3_1"], weights=weights)
+    kernel, bias = model.get_layer("block3_conv1").get_weights()
+    np.testing.assert_array_equal(kernel, written["block3_conv1"][0])
+    np.testing.assert_array_equal(bias, written["block3_conv1"][1])
+
+
+def test_wrong_shaped_weights_file_fails_clearly(tmp_path):
+    path = tmp_path / "bad.h5"
+    write_legacy_weights(path, bad_layer="block3_conv2")
+    with pytest.raises(ValueError, match=r"--weights .*bad\.h5: not VGG19 no-top weights"):
+        vgg.feature_model(["relu1_1"], weights=vgg.resolve_weights(str(path)))
+
+
+def test_missing_weights_file_is_named():
+    with pytest.raises(ValueError, match="--weights /no/such.h5: no such file"):
+        vgg.resolve_weights("/no/such.h5")
+
+
+def test_imagenet_looks_in_vgg_weights_then_keras_cache(no_network):
+    cache = no_network / "keras_home" / "models"
+    cache.mkdir(parents=True)
+    write_legacy_weights(cache / vgg.WEIGHTS_FILE, seed=1)
+    found = vgg.resolve_weights("imagenet")
+    assert (found.source, found.path) == ("imagenet", str(cache / vgg.WEIGHTS_FILE))
+
+    local = no_network / "vgg_weights"
+    local.mkdir()
+    write_legacy_weights(local / vgg.WEIGHTS_FILE, seed=2)
+    found = vgg.resolve_weights("imagenet")
+    assert found.path == str(local / vgg.WEIGHTS_FILE)
+    assert found.sha256 == hashlib.sha256((local / vgg.WEIGHTS_FILE).read_bytes()).hexdigest()
+
+
+def test_offline_imagenet_without_a_file_says_where_to_put_it(no_network):
+    with pytest.raises(ValueError) as error:
+        vgg.resolve_weights("imagenet")
+    message = str(error.value)
+    assert "\n" not in message
+    assert "download failed" in message
+    assert f"put it in {vgg.WEIGHTS_DIRNAME}/" in message
+    assert vgg.WEIGHTS_URL in message
+    assert not list((no_network / "keras_home").rglob("*.h5"))  # Nothing half-written.
+
+
+def test_random_weights_are_seeded(rng):
+    image = rng.uniform(0, 255, (16, 16, 3))
+    features = [losses.features_of(
+        vgg.feature_model(["relu2_1"], weights=vgg.Weights("random", seed=seed)),
+        image)["relu2_1"] for seed in (5, 5, 6)]
+    np.testing.assert_array_equal(features[0], features[1])
+    assert not np.allclose(features[0], features[2])
