@@ -17,9 +17,10 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 def _stderr_silenced():
     """Sends file descriptor 2 to /dev/null for the duration of the block.
 
-    TensorFlow 2.21's C++ runtime prints start-up lines (oneDNN, CPU features) straight to
-    fd 2 whatever TF_CPP_MIN_LOG_LEVEL says; they would bury the one-line errors that the
-    scripts promise. Python exceptions raised inside the block are unaffected.
+    TensorFlow 2.21's C++ runtime prints start-up lines (oneDNN, CPU features and, on a
+    machine without a GPU, a failed cuInit) straight to fd 2 whatever TF_CPP_MIN_LOG_LEVEL
+    says; they would bury the one-line errors that the scripts promise. Python exceptions
+    raised inside the block are unaffected.
     """
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -34,4 +35,6 @@ def _stderr_silenced():
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 with _stderr_silenced():
-    import tensorflow  # noqa: F401  (imported once, quietly, for keras and optimize)
+    import tensorflow
+
+    tensorflow.config.list_physical_devices()  # Device start-up logs now, while silenced.

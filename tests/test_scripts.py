@@ -71,8 +71,7 @@ def test_weights_file_is_hashed_in_the_report(inputs):
 
 
 def bad_cases(folder):
-    (folder / "empty.png").write_bytes(b"")
-    (folder / "text.png").write_text("not a picture")
+    """Case -> (flags that override the good ones, what the error line must contain)."""
     return {
         "missing content": (["--content", str(folder / "nope.png")], "nope.png"),
         "missing style": (["--style", str(folder / "nope.jpg")], "nope.jpg"),
@@ -90,8 +89,10 @@ def bad_cases(folder):
     }
 
 
-@pytest.mark.parametrize("case", list(bad_cases(pathlib.Path("/tmp"))))
+@pytest.mark.parametrize("case", list(bad_cases(pathlib.Path("."))))
 def test_bad_input_gives_one_line_and_no_output(inputs, case):
+    (inputs / "empty.png").write_bytes(b"")
+    (inputs / "text.png").write_text("not a picture")
     override, expected = bad_cases(inputs)[case]
     done = run_script(tiny_args(inputs) + override, cwd=inputs)
     assert done.returncode == 2, done.stderr

@@ -1,0 +1,222 @@
+"""Seconds per L-BFGS iteration of style_transfer against the floor and a naive baseline.
+
+Measured in one process, on the same images, network and loss:
+- floor: one bare forward+backward pass of the truncated VGG19 (to relu5_1), the least
+  that a loss-and-gradient evaluation can cost;
+- ours: one loss-and-gradient evaluation (`optimize.loss_and_gradient_function`), and
+  seconds per L-BFGS iteration over a short run (an iteration costs 1-2 evaluations);
+- baseline: the common Keras-tutorial approach: the whole VGG19 (to block5_pool) on a
+  batch of content, style and image at every step, targets recomputed every step, plain
+  gradient descent (tf.keras SGD, exponentially decayed learning rate as in the Keras
+  example). Its learning rate is the best of a few, tried on a short run first.
+  We report the ratio of its time per step to ours, and the time each needs to reach the
+  loss that the baseline has after --baseline_steps steps.
+
+Targets (issue 3): an evaluation within 1.15x the floor, and at least 10x less time than
+the baseline to reach the baseline's loss after 500 steps.
+
+Usage:
+    python benchmarks/iteration.py --sizes 256,512 --output benchmarks/results/iteration.json
+"""
+
+import json
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from absl import app, flags  # noqa: E402
+
+from style_transfer import images, losses, optimize, vgg  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Longest sides to measure.")
+_WEIGHTS = flags.DEFINE_string(
+    "weights", None, "VGG19 weights; default: imagenet if on disk, else random.")
+_REPEATS = flags.DEFINE_integer("repeats", 10, "Timed passes per measurement.")
+_ITERATIONS = flags.DEFINE_integer("iterations", 30, "L-BFGS iterations timed per size.")
+_BASELINE_STEPS = flags.DEFINE_integer("baseline_steps", 500, "Baseline SGD steps.")
+_BASELINE_SIZE = flags.DEFINE_integer("baseline_size", 256, "Size of the time-to-loss race.")
+_OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
+
+SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "samples"
+WEIGHTS = dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-3)  # The CLI defaults.
+LAYER_WEIGHTS = {layer: 1.0 / len(vgg.STYLE_LAYERS) for layer in vgg.STYLE_LAYERS}
+
+
+def image_paths():
+    """Gatys et al.'s Tübingen and Starry Night if ../shared is there, else our samples."""
+    if (SHARED / "content" / "tubingen.jpg").is_file():
+        return SHARED / "content" / "tubingen.jpg", SHARED / "style" / "starry_night.jpg"
+    return SAMPLES / "content" / "chelsea.jpg", SAMPLES / "style" / "swirls.jpg"
+
+
+def default_weights():
+    try:
+        on_disk = vgg.resolve_weights("imagenet") if any(
+            (d / vgg.WEIGHTS_FILE).is_file()
+            for d in vgg.weights_search_dirs() + [vgg.keras_cache_dir()]) else None
+    except ValueError:
+        on_disk = None
+    return on_disk or vgg.Weights("random", seed=0)
+
+
+def mean_seconds(function, argument, repeats):
+    function(argument)  # Trace and warm up.
+    start = time.perf_counter()
+    for _ in range(repeats):
+        result = function(argument)
+    tf.nest.map_structure(lambda t: t.numpy(), result)  # Wait for the last one.
+    return (time.perf_counter() - start) / repeats
+
+
+def gatys_problem(weights, size, full_network=False):
+    """Model, content, style, targets and the loss function at one size."""
+    content_path, style_path = image_paths()
+    content = images.load(content_path, max_size=size)
+    style = images.load(style_path, max_size=size)
+    layers = list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS) + (["pool5"] if full_network else [])
+    model = vgg.feature_model(layers, weights=weights)
+    targets = losses.gatys_targets(model, content, [style], list(vgg.CONTENT_LAYERS),
+                                   list(vgg.STYLE_LAYERS))
+
+    def loss(image):
+        return losses.gatys_loss(losses.features_of(model, image), image, targets,
+                                 style_layer_weights=LAYER_WEIGHTS,
+                                 style_blend_weights=[1.0], **WEIGHTS)
+
+    return model, content, style, loss
+
+
+def floor_function(model, shape):
+    """One bare forward+backward pass of the feature model, for the same input."""
+    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+    def forward_backward(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            outputs = model(vgg.preprocess(image)[None])
+            total = tf.add_n([tf.reduce_sum(v) for v in outputs.values()])
+        return tape.gradient(total, image)
+    return forward_backward
+
+
+def measure_size(weights, size):
+    model, content, _, loss = gatys_problem(weights, size)
+    shape = content.shape
+    image = tf.constant(content)
+    floor = mean_seconds(floor_function(model, shape), image, _REPEATS.value)
+    evaluation = mean_seconds(optimize.loss_and_gradient_function(loss, shape), image,
+                              _REPEATS.value)
+    run = optimize.lbfgs(loss, content, max_iterations=_ITERATIONS.value)
+    figures = {"size": size, "image_shape": list(shape[:2]),
+               "floor_seconds": floor, "evaluation_seconds": evaluation,
+               "evaluation_over_floor": evaluation / floor,
+               "lbfgs_seconds_per_iteration": run.seconds_per_iteration,
+               "lbfgs_seconds_per_evaluation": run.seconds_per_evaluation,
+               "lbfgs_evaluations_per_iteration": (run.num_evaluations - 1)
+               / max(run.num_iterations, 1)}
+    print(f"{size:>5} px {shape[1]}x{shape[0]}: floor {floor:.3f} s, evaluation "
+          f"{evaluation:.3f} s ({evaluation / floor:.2f}x floor), L-BFGS "
+          f"{run.seconds_per_iteration:.3f} s/iteration, {run.seconds_per_evaluation:.3f} "
+          f"s/evaluation", flush=True)
+    return figures
+
+
+def baseline_race(weights, size, steps):
+    """The tutorial approach against ours: time to reach the baseline's final loss."""
+    model, content, style, _ = gatys_problem(weights, size, full_network=True)
+    loss = gatys_problem(weights, size)[3]  # Ours: the truncated network, as in the script.
+    style = images.resize(style, *content.shape[:2])  # The batch needs one size.
+    content_layer, = vgg.CONTENT_LAYERS
+
+    @tf.function
+    def naive_step(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            batch = tf.stack([tf.constant(content), tf.constant(style), image])
+            features = model(vgg.preprocess(batch))  # Whole network, three images.
+            content_loss = losses.content_loss(features[content_layer][0],
+                                               features[content_layer][2])
+            style_loss = sum(
+                LAYER_WEIGHTS[layer] * losses.style_loss(
+                    losses.gram_matrix(features[layer][1]), features[layer][2])
+                for layer in vgg.STYLE_LAYERS)
+            total = (WEIGHTS["content_weight"] * content_loss + WEIGHTS["style_weight"]
+                     * style_loss + WEIGHTS["tv_weight"] * losses.total_variation_loss(image))
+        return total, tape.gradient(total, image)
+
+    def descend(learning_rate, num_steps):
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps=100, decay_rate=0.96)  # The Keras example's decay.
+        optimizer = keras.optimizers.SGD(schedule)
+        image = tf.Variable(content)
+        history, start = [], time.perf_counter()
+        for step in range(num_steps):
+            total, gradient = naive_step(image)
+            optimizer.apply_gradients([(gradient, image)])
+            history.append((float(total), time.perf_counter() - start))
+        return history
+
+    _, first_gradient = naive_step(tf.Variable(content))
+    scale = 1.0 / float(tf.reduce_max(tf.abs(first_gradient)))  # lr that moves 1 px unit.
+    trials = {factor: descend(factor * scale, 20)[-1][0] for factor in (1.0, 4.0, 16.0)}
+    trials = {f: v for f, v in trials.items() if np.isfinite(v)}
+    best = min(trials, key=trials.get)
+    history = descend(best * scale, steps)
+    baseline_loss, baseline_seconds = history[-1]
+    step_seconds = (history[-1][1] - history[0][1]) / (len(history) - 1)
+
+    ours = optimize.lbfgs(loss, content, max_iterations=steps)
+    elapsed, ours_seconds, reached_at = 0.0, None, None
+    for step in ours.history[1:]:
+        elapsed += step.seconds
+        if step.losses["total"] <= baseline_loss:
+            ours_seconds, reached_at = elapsed, step.iteration
+            break
+    figures = {"size": size, "baseline_steps": steps,
+               "baseline_learning_rate": best * scale,
+               "baseline_seconds_per_step": step_seconds,
+               "baseline_final_loss": baseline_loss, "baseline_seconds": baseline_seconds,
+               "ours_seconds_per_iteration": ours.seconds_per_iteration,
+               "step_time_ratio": step_seconds / ours.seconds_per_iteration,
+               "ours_iterations_to_baseline_loss": reached_at,
+               "ours_seconds_to_baseline_loss": ours_seconds,
+               "ours_final_loss_same_steps": ours.final_losses["total"],
+               "speedup_to_baseline_loss": (baseline_seconds / ours_seconds
+                                            if ours_seconds else None)}
+    print(f"baseline at {size} px: {steps} SGD steps, {step_seconds:.3f} s/step "
+          f"({figures['step_time_ratio']:.2f}x our s/iteration), loss {baseline_loss:.4g} "
+          f"after {baseline_seconds:.0f} s; ours reaches it at iteration {reached_at} "
+          f"after {ours_seconds or float('nan'):.1f} s: "
+          f"{figures['speedup_to_baseline_loss'] or float('nan'):.1f}x less time "
+          f"(ours after {steps} iterations: {ours.final_losses['total']:.4g})", flush=True)
+    return figures
+
+
+def main(argv):
+    del argv  # Unused.
+    weights = vgg.resolve_weights(_WEIGHTS.value) if _WEIGHTS.value else default_weights()
+    content_path, style_path = image_paths()
+    print(f"images: {content_path.name}, {style_path.name}; weights: {weights.source}"
+          + (" (plumbing speed only: random weights say nothing about image quality)"
+             if weights.source == "random" else ""), flush=True)
+    results = {"weights": weights.to_json(), "content": content_path.name,
+               "style": style_path.name, "tensorflow": tf.__version__,
+               "sizes": [measure_size(weights, int(size)) for size in _SIZES.value]}
+    if _BASELINE_STEPS.value:
+        results["baseline"] = baseline_race(weights, _BASELINE_SIZE.value,
+                                            _BASELINE_STEPS.value)
+    if _OUTPUT.value:
+        path = pathlib.Path(_OUTPUT.value)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(results, indent=1).encode()
+        images.write_atomically(path, lambda f: f.write(text))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
