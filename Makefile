@@ -32,6 +32,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
+	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info outputs .pytest_cache

@@ -28,6 +28,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks.common import image_paths  # noqa: E402
 from style_transfer import images, losses, optimize, vgg  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -42,17 +43,8 @@ _BASELINE_STEPS = flags.DEFINE_integer("baseline_steps", 500, "Baseline SGD step
 _BASELINE_SIZE = flags.DEFINE_integer("baseline_size", 256, "Size of the time-to-loss race.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
-SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
-SAMPLES = pathlib.Path(__file__).resolve().parents[1] / "samples"
 WEIGHTS = dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-3)  # The CLI defaults.
 LAYER_WEIGHTS = {layer: 1.0 / len(vgg.STYLE_LAYERS) for layer in vgg.STYLE_LAYERS}
-
-
-def image_paths():
-    """Gatys et al.'s Tübingen and Starry Night if ../shared is there, else our samples."""
-    if (SHARED / "content" / "tubingen.jpg").is_file():
-        return SHARED / "content" / "tubingen.jpg", SHARED / "style" / "starry_night.jpg"
-    return SAMPLES / "content" / "chelsea.jpg", SAMPLES / "style" / "swirls.jpg"
 
 
 def default_weights():
@@ -170,13 +162,14 @@ def baseline_race(weights, size, steps):
     baseline_loss, baseline_seconds = history[-1]
     step_seconds = (history[-1][1] - history[0][1]) / (len(history) - 1)
 
-    ours = optimize.lbfgs(loss, content, max_iterations=steps)
-    elapsed, ours_seconds, reached_at = 0.0, None, None
-    for step in ours.history[1:]:
-        elapsed += step.seconds
+    def stop_at_baseline_loss(step):
         if step.losses["total"] <= baseline_loss:
-            ours_seconds, reached_at = elapsed, step.iteration
-            break
+            raise StopIteration
+
+    ours = optimize.lbfgs(loss, content, max_iterations=steps, callback=stop_at_baseline_loss)
+    reached = ours.final_losses["total"] <= baseline_loss
+    reached_at = ours.num_iterations if reached else None
+    ours_seconds = sum(step.seconds for step in ours.history) if reached else None
     figures = {"size": size, "baseline_steps": steps,
                "baseline_learning_rate": best * scale,
                "baseline_seconds_per_step": step_seconds,
@@ -185,15 +178,14 @@ def baseline_race(weights, size, steps):
                "step_time_ratio": step_seconds / ours.seconds_per_iteration,
                "ours_iterations_to_baseline_loss": reached_at,
                "ours_seconds_to_baseline_loss": ours_seconds,
-               "ours_final_loss_same_steps": ours.final_losses["total"],
                "speedup_to_baseline_loss": (baseline_seconds / ours_seconds
                                             if ours_seconds else None)}
     print(f"baseline at {size} px: {steps} SGD steps, {step_seconds:.3f} s/step "
           f"({figures['step_time_ratio']:.2f}x our s/iteration), loss {baseline_loss:.4g} "
           f"after {baseline_seconds:.0f} s; ours reaches it at iteration {reached_at} "
           f"after {ours_seconds or float('nan'):.1f} s: "
-          f"{figures['speedup_to_baseline_loss'] or float('nan'):.1f}x less time "
-          f"(ours after {steps} iterations: {ours.final_losses['total']:.4g})", flush=True)
+          f"{figures['speedup_to_baseline_loss'] or float('nan'):.1f}x less time",
+          flush=True)
     return figures
 
 

@@ -1,4 +1,4 @@
-"""Neural style transfer (Gatys, Ecker & Bethge).
+"""Neural style transfer (Gatys, Ecker & Bethge), with perceptual controls.
 
 L. A. Gatys, A. S. Ecker, M. Bethge, "A Neural Algorithm of Artistic Style", 2015,
 arXiv:1508.06576; "Image Style Transfer Using Convolutional Neural Networks", CVPR 2016.
@@ -17,8 +17,13 @@ matrices match those of the painting a at relu1_1 … relu5_1:
 minimised with L-BFGS over the pixels, kept in [0, 255]. The ratio α/β sets how much
 of the photograph survives (the paper shows 1e-3 to 1e-4).
 
+Controls from Gatys et al., "Controlling Perceptual Factors in Neural Style Transfer",
+CVPR 2017 (arXiv:1611.07865): several styles with blend weights b_s (the style term
+becomes Σ_s b_s L_style(a_s)); colour preservation (Sec. 5); coarse-to-fine
+optimisation for large outputs (Sec. 6); and the style scale of jcjohnson/neural-style.
+
 Example:
-    python scripts/style_transfer.py --content samples/content/lighthouse.jpg \
+    python scripts/style_transfer.py --content samples/content/chelsea.jpg \
         --style samples/style/swirls.jpg --output out.png --size 256 --iterations 300
 """
 
@@ -29,59 +34,89 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, images, losses, optimize, vgg  # noqa: E402
+from style_transfer import cli, color, images, losses, memory, optimize, vgg  # noqa: E402
+
+
+def stylize(model, content_image, style_images, init_image, callback):
+    """One L-BFGS run of Eq. 7 at the content image's size (Sec. 2)."""
+    layer_weights = cli.style_layer_weights(cli.STYLE_LAYERS.value,
+                                            cli.STYLE_LAYER_WEIGHTS.value)  # w_l
+    content_layers = [vgg.canonical_layer_name(name) for name in cli.CONTENT_LAYERS.value]
+    targets = losses.gatys_targets(model, content_image, style_images,  # P^l and A^l, once.
+                                   content_layers, list(layer_weights))
+
+    def total_loss(image):
+        return losses.gatys_loss(
+            losses.features_of(model, image), image, targets,
+            content_weight=cli.CONTENT_WEIGHT.value,  # α
+            style_weight=cli.STYLE_WEIGHT.value,  # β
+            tv_weight=cli.TV_WEIGHT.value, style_layer_weights=layer_weights,
+            style_blend_weights=cli.style_blend_weights(  # b_s
+                len(style_images), cli.STYLE_BLEND_WEIGHTS.value))
+
+    return optimize.lbfgs(total_loss, init_image, max_iterations=cli.ITERATIONS.value,
+                          callback=callback)
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    quiet = cli.QUIET.value
+    quiet, preserve_color = cli.QUIET.value, cli.PRESERVE_COLOR.value
+    sizes = cli.output_sizes(cli.SIZE.value, cli.SCALES.value)  # Coarse to fine.
 
-    # The photograph p and the painting(s) a, at the working size.
-    content_image = images.load(cli.CONTENT.value, max_size=cli.SIZE.value)  # (H, W, 3)
-    style_images = [images.load(path, max_size=cli.SIZE.value) for path in cli.STYLE.value]
-    init_image = images.initial_image(cli.INIT.value, content_image, style_images[0],
-                                      seed=cli.SEED.value)
+    # The photograph p and the painting(s) a, read in full once (errors surface here).
+    content_original = images.load(cli.CONTENT.value)
+    style_originals = [images.load(path) for path in cli.STYLE.value]
 
     # The network: VGG19 up to the deepest layer used, average pooling (Sec. 2).
-    content_layers = [vgg.canonical_layer_name(name) for name in cli.CONTENT_LAYERS.value]
-    style_layer_weights = cli.style_layer_weights(cli.STYLE_LAYERS.value,
-                                                  cli.STYLE_LAYER_WEIGHTS.value)  # w_l
     weights = vgg.resolve_weights(cli.WEIGHTS.value, seed=cli.SEED.value)
-    model = vgg.feature_model(content_layers + list(style_layer_weights),
+    model = vgg.feature_model(cli.CONTENT_LAYERS.value + cli.STYLE_LAYERS.value,
                               pooling=cli.POOLING.value, weights=weights)
+    needs = memory.check(model, content_original.shape, sizes, cli.ESTIMATE.value,
+                         cli.MAX_MEMORY_GB.value, quiet)
+    if cli.ESTIMATE.value:
+        return 0
 
-    # Targets P^l and A^l, computed once (Sec. 2.1 and 2.2).
-    targets = losses.gatys_targets(model, content_image, style_images,
-                                   content_layers, list(style_layer_weights))
+    stages, image = [], None
+    for size in sizes:
+        content_image = images.resize_longest_side(content_original, size)  # (H, W, 3)
+        style_images = [images.resize_longest_side(style, round(size * cli.STYLE_SCALE.value))
+                        for style in style_originals]
+        if preserve_color == "histogram":  # Recolour the style first (2017, Sec. 5.1).
+            style_images = [color.match_color_histogram(style, content_image,
+                                                        cli.HISTOGRAM_METHOD.value)
+                            for style in style_images]
+        elif preserve_color == "luminance":  # Luminance channels only (2017, Sec. 5.2).
+            style_images = [color.match_luminance(style, content_image)
+                            for style in style_images]
+            content_image = color.luminance_image(content_image)
+        if image is None:
+            init_image = images.initial_image(cli.INIT.value, content_image, style_images[0],
+                                              seed=cli.SEED.value)
+        else:  # Start from the coarser result, upsampled (2017, Sec. 6).
+            init_image = images.resize(image, *content_image.shape[:2])
+        cli.say(f"{content_image.shape[1]}x{content_image.shape[0]} px, weights: "
+                f"{weights.source}, {cli.ITERATIONS.value} iterations", quiet)
+        result = stylize(model, content_image, style_images, init_image,
+                         cli.iteration_callback(
+                             num_iterations=cli.ITERATIONS.value,
+                             print_every=cli.PRINT_EVERY.value,
+                             checkpoint_every=cli.CHECKPOINT_EVERY.value,
+                             output=cli.OUTPUT.value, quiet=quiet,
+                             stage=size if len(sizes) > 1 else None))
+        stages.append(cli.Stage(size, list(content_image.shape[:2]),
+                                [list(style.shape[:2]) for style in style_images], result))
+        image = result.image
+        if result.interrupted:
+            break
 
-    def total_loss(image):  # Eq. 7, plus the smoothness prior.
-        features = losses.features_of(model, image)
-        return losses.gatys_loss(
-            features, image, targets,
-            content_weight=cli.CONTENT_WEIGHT.value,  # α
-            style_weight=cli.STYLE_WEIGHT.value,  # β
-            tv_weight=cli.TV_WEIGHT.value,
-            style_layer_weights=style_layer_weights,
-            style_blend_weights=[1.0 / len(style_images)] * len(style_images))
-
-    # Gradient descent on the pixels with L-BFGS (Sec. 2.3).
-    cli.say(f"{content_image.shape[1]}x{content_image.shape[0]} px, weights: "
-            f"{weights.source}, {cli.ITERATIONS.value} iterations", quiet)
-    result = optimize.lbfgs(
-        total_loss, init_image, max_iterations=cli.ITERATIONS.value,
-        callback=cli.iteration_callback(
-            num_iterations=cli.ITERATIONS.value, print_every=cli.PRINT_EVERY.value,
-            checkpoint_every=cli.CHECKPOINT_EVERY.value, output=cli.OUTPUT.value,
-            quiet=quiet))
-
-    images.save(result.image, cli.OUTPUT.value)
+    if preserve_color == "luminance":  # The result's luminance, the content's I and Q.
+        image = color.with_content_chroma(
+            image, images.resize(content_original, *image.shape[:2]))
+    images.save(image, cli.OUTPUT.value)
     report = cli.report_path(cli.OUTPUT.value, cli.REPORT.value)
-    cli.write_report(
-        report, result=result, weights=weights, output=cli.OUTPUT.value,
-        start_time=start_time,
-        image_sizes={"content": list(content_image.shape[:2]),
-                     "style": [list(style.shape[:2]) for style in style_images]})
+    cli.write_report(report, stages=stages, weights=weights, output=cli.OUTPUT.value,
+                     start_time=start_time, extra={"predicted": needs})
     cli.say(f"wrote {cli.OUTPUT.value} and {report} ({result.stop_reason}; "
             f"{result.seconds_per_iteration:.3f} s/it)", quiet)
     return cli.EXIT_INTERRUPTED if result.interrupted else 0

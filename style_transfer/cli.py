@@ -9,6 +9,7 @@ stderr, `error: ...`, and exit code 2, with no traceback. Ctrl-C during the opti
 saves the latest image and report, then exits 130.
 """
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -21,7 +22,7 @@ import time
 from absl import app, flags
 
 import style_transfer
-from style_transfer import images, vgg
+from style_transfer import color, images, vgg
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -91,6 +92,34 @@ REPORT = flags.DEFINE_string(
     "report", None, "JSON run report; default: the output path with .json.")
 QUIET = flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
 
+# Perceptual controls (Gatys et al. 2017, "Controlling Perceptual Factors in Neural Style
+# Transfer", arXiv:1611.07865), and memory.
+STYLE_BLEND_WEIGHTS = flags.DEFINE_list(
+    "style_blend_weights", None, "b_s: one weight per --style image, normalised to sum "
+    "1; default: equal.")
+STYLE_SCALE = flags.DEFINE_float(
+    "style_scale", 1.0, "Size of the style images relative to the output's: below 1 "
+    "gives smaller style features, above 1 larger.", lower_bound=0.01)
+PRESERVE_COLOR = flags.DEFINE_enum(
+    "preserve_color", "none", list(color.PRESERVE_COLOR_MODES),
+    "Keep the content's colours (Gatys et al. 2017, Sec. 5): luminance (transfer on "
+    "luminance only, then the content's I, Q) or histogram (recolour the style to the "
+    "content's colour mean and covariance first).")
+HISTOGRAM_METHOD = flags.DEFINE_enum(
+    "histogram_method", "eigen", list(color.HISTOGRAM_METHODS),
+    "With --preserve_color histogram: eigen (A = Σc^½ Σs^-½, Image Analogies) or "
+    "cholesky (A = Lc Ls⁻¹).")
+SCALES = flags.DEFINE_list(
+    "scales", None, "Coarse-to-fine sizes, e.g. 256,512,1024: each is optimised for "
+    "--iterations, starting from the upsampled result of the one before (Gatys et al. "
+    "2017, Sec. 6); the last is the output size (instead of --size).")
+ESTIMATE = flags.DEFINE_bool(
+    "estimate", False, "Print the predicted peak memory and seconds per iteration for "
+    "the requested sizes, then exit without optimising.")
+MAX_MEMORY_GB = flags.DEFINE_float(
+    "max_memory_gb", None, "Refuse to start a run predicted to need more memory than "
+    "this; default: the memory available now.", lower_bound=0.0)
+
 flags.register_validator("content", lambda path: _input_image_exists(path, "content"))
 flags.register_validator("style", lambda paths: all(
     _input_image_exists(path, "style") for path in paths or []))
@@ -110,16 +139,39 @@ flags.register_validator("weights", lambda weights: _must(
     f"--weights {weights}: no such file; use imagenet, random, or a weights file path"))
 
 
+def _numbers(values, flag):
+    try:
+        return [float(value) for value in values]
+    except ValueError:
+        raise flags.ValidationError(f"--{flag} {','.join(values)}: give numbers") from None
+
+
+@flags.validator("scales")
+def _scales_grow(scales):
+    if scales is None:
+        return True
+    sizes = _numbers(scales, "scales")
+    return _must(all(size == int(size) and size >= 16 for size in sizes) and sizes == sorted(
+        sizes), f"--scales {','.join(scales)}: give increasing whole sizes of at least 16 px")
+
+
+@flags.multi_flags_validator(["style", "style_blend_weights"])
+def _blend_weights_match(values):
+    weights, styles = values["style_blend_weights"], values["style"] or []
+    if weights is None:
+        return True
+    numbers = _numbers(weights, "style_blend_weights")
+    return _must(len(numbers) == len(styles) and min(numbers) >= 0 and sum(numbers) > 0,
+                 f"--style_blend_weights has {len(numbers)} values but --style has "
+                 f"{len(styles)} images; give one weight >= 0 per style, not all 0")
+
+
 @flags.multi_flags_validator(["style_layers", "style_layer_weights"])
 def _layer_weights_match(values):
     weights = values["style_layer_weights"]
     if weights is None:
         return True
-    try:
-        numbers = [float(w) for w in weights]
-    except ValueError:
-        raise flags.ValidationError(
-            f"--style_layer_weights {','.join(weights)}: give numbers") from None
+    numbers = _numbers(weights, "style_layer_weights")
     return _must(len(numbers) == len(values["style_layers"]) and min(numbers) >= 0,
                  f"--style_layer_weights has {len(numbers)} values but --style_layers "
                  f"has {len(values['style_layers'])} layers; give one weight >= 0 per layer")
@@ -142,6 +194,17 @@ def _flag_error_line(error):
         return f"--{required.group(1)} is required"
     ours = re.match(r"flags? .*?: (--.*)", text)  # Our validators name the flag already.
     return ours.group(1) if ours else text.replace("flag --", "--", 1)
+
+
+def style_blend_weights(num_styles, weights):
+    """b_s from the flag's values, normalised to sum 1; equal when none are given."""
+    numbers = [float(w) for w in weights] if weights else [1.0] * num_styles
+    return [w / sum(numbers) for w in numbers]
+
+
+def output_sizes(size, scales):
+    """The sizes to optimise at, coarse to fine: --scales, or just --size."""
+    return [int(float(s)) for s in scales] if scales else [size]
 
 
 def _parse_flags_or_exit(argv):
@@ -188,13 +251,15 @@ def format_losses(losses):
     return "  ".join(f"{name} {losses[name]:.4g}" for name in names)
 
 
-def checkpoint_path(output, iteration):
-    """out.png -> out_0042.png."""
+def checkpoint_path(output, iteration, stage=None):
+    """out.png -> out_0042.png, or out_512px_0042.png for a stage of a --scales run."""
     output = pathlib.Path(output)
-    return output.with_name(f"{output.stem}_{iteration:04d}{output.suffix}")
+    tag = f"_{stage}px" if stage else ""
+    return output.with_name(f"{output.stem}{tag}_{iteration:04d}{output.suffix}")
 
 
-def iteration_callback(*, num_iterations, print_every, checkpoint_every, output, quiet):
+def iteration_callback(*, num_iterations, print_every, checkpoint_every, output, quiet,
+                       stage=None):
     """The L-BFGS callback: a progress line every N iterations, checkpoints every M.
 
     Each line shows the iteration, every loss term and the seconds per iteration
@@ -212,7 +277,7 @@ def iteration_callback(*, num_iterations, print_every, checkpoint_every, output,
                 f"{format_losses(step.losses)}{speed}", quiet)
             window.clear()
         if checkpoint_every and step.iteration and step.iteration % checkpoint_every == 0:
-            images.save(step.image, checkpoint_path(output, step.iteration))
+            images.save(step.image, checkpoint_path(output, step.iteration, stage))
 
     return callback
 
@@ -252,34 +317,68 @@ def peak_memory_mb():
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 
 
-def write_report(path, *, result, weights, image_sizes, output, start_time, extra=None):
+@dataclasses.dataclass
+class Stage:
+    """One optimisation of a run (a run has several with coarse-to-fine --scales).
+
+    Attributes:
+        size: the requested longest side.
+        content_shape: [H, W] of the image optimised.
+        style_shapes: [H, W] of each style image.
+        result: `optimize.Result`.
+    """
+    size: int
+    content_shape: list
+    style_shapes: list
+    result: object
+
+    def to_json(self):
+        result = self.result
+        return {"size": self.size, "content_shape": self.content_shape,
+                "style_shapes": self.style_shapes, "iterations": result.num_iterations,
+                "function_evaluations": result.num_evaluations,
+                "stop_reason": result.stop_reason,
+                "seconds_per_iteration": result.seconds_per_iteration,
+                "seconds_per_evaluation": result.seconds_per_evaluation,
+                "compile_seconds": result.compile_seconds,
+                "final_losses": result.final_losses,
+                "loss_history": [step.to_json() for step in result.history]}
+
+
+def write_report(path, *, stages, weights, output, start_time, extra=None):
     """Writes the JSON run report atomically (enough to reproduce the run).
+
+    Top-level figures describe the whole run (sums over stages; the final stage's image
+    sizes and losses); "stages" has each stage's own figures and loss history.
 
     Args:
         path: the .json file.
-        result: `optimize.Result`.
+        stages: list of `Stage`, coarse to fine.
         weights: `vgg.Weights` actually used.
-        image_sizes: name -> [H, W] of every image involved.
         output: the image written.
         start_time: `time.time()` at the start of the run.
         extra: further method-specific fields.
     """
+    results = [stage.result for stage in stages]
+    num_iterations = sum(r.num_iterations for r in results)
+    last = stages[-1]
     report = {
         "command": [sys.executable] + sys.argv,
         "flags": flag_values(),
         "versions": _versions(),
         "weights": weights.to_json(),
-        "image_sizes": image_sizes,
+        "image_sizes": {"content": last.content_shape, "style": last.style_shapes},
         "output": str(output),
-        "interrupted": result.interrupted,
-        "stop_reason": result.stop_reason,
-        "iterations": result.num_iterations,
-        "function_evaluations": result.num_evaluations,
-        "seconds_per_iteration": result.seconds_per_iteration,
-        "seconds_per_evaluation": result.seconds_per_evaluation,
-        "compile_seconds": result.compile_seconds,
-        "final_losses": result.final_losses,
-        "loss_history": [step.to_json() for step in result.history],
+        "interrupted": any(r.interrupted for r in results),
+        "stop_reason": last.result.stop_reason,
+        "iterations": num_iterations,
+        "function_evaluations": sum(r.num_evaluations for r in results),
+        "seconds_per_iteration": sum(r.seconds_per_iteration * r.num_iterations
+                                     for r in results) / max(num_iterations, 1),
+        "seconds_per_evaluation": last.result.seconds_per_evaluation,
+        "final_losses": last.result.final_losses,
+        "loss_history": [step.to_json() for step in last.result.history],
+        "stages": [stage.to_json() for stage in stages],
         "wall_seconds": time.time() - start_time,
         "peak_memory_mb": peak_memory_mb(),
         **(extra or {}),

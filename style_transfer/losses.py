@@ -89,12 +89,13 @@ def features_of(model, image):
     return {layer: value[0] for layer, value in batch.items()}
 
 
-def _check_spatial_size(features, what):
+def _check_spatial_size(features, image, what):
     for layer, value in features.items():
         if value.shape[0] == 0 or value.shape[1] == 0:
-            raise ValueError(f"{what} is too small for layer {layer} (each VGG19 block "
-                             f"halves the size; relu5_x needs at least 16 px): use a "
-                             f"larger --size or shallower layers")
+            raise ValueError(
+                f"{what} ({image.shape[1]}x{image.shape[0]} px) is too small for layer "
+                f"{layer} (each VGG19 block halves the size; relu5_x needs 16 px): use a "
+                f"larger --size or --style_scale, or shallower layers")
 
 
 def style_targets(model, style_image, output_features, style_layers):
@@ -113,7 +114,7 @@ def style_targets(model, style_image, output_features, style_layers):
         style_layers: layers to compute the Gram matrix at.
     """
     style_features = features_of(model, style_image)
-    _check_spatial_size(style_features, "the style image")
+    _check_spatial_size(style_features, style_image, "the style image")
     grams = {}
     for layer in style_layers:
         out_h, out_w = output_features[layer].shape[:2]
@@ -139,7 +140,7 @@ def gatys_targets(model, content_image, style_images, content_layers, style_laye
         ValueError: an image too small for the deepest layer.
     """
     content_all = features_of(model, content_image)
-    _check_spatial_size(content_all, "the content image")
+    _check_spatial_size(content_all, content_image, "the content image")
     return GatysTargets(
         content_features={layer: content_all[layer] for layer in content_layers},
         style_grams=[style_targets(model, style, content_all, style_layers)

@@ -119,7 +119,8 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         max_iterations: L-BFGS iterations to make (at least 1).
         bounds: (low, high) for every pixel.
         callback: called with an `Iteration` after the initial evaluation and after
-            every iteration (progress lines, checkpoints).
+            every iteration (progress lines, checkpoints). Raising StopIteration in it
+            ends the run there (SciPy's convention), e.g. once a target loss is reached.
 
     Returns:
         `Result`. On Ctrl-C the run stops, and the result holds the last accepted image

@@ -207,6 +207,7 @@ def test_gatys_loss_combines_terms_with_their_weights(random_model, rng):
 
 
 def test_too_small_image_for_the_deepest_layer_is_a_clear_error(random_model):
-    with pytest.raises(ValueError, match="too small for layer relu5_1.*--size"):
+    with pytest.raises(ValueError, match=r"content image \(12x12 px\) is too small for "
+                                         r"layer relu5_1.*--size"):
         losses.gatys_targets(random_model, np.zeros((12, 12, 3)), [np.zeros((32, 32, 3))],
                              ["relu4_2"], ["relu5_1"])

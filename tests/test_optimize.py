@@ -119,6 +119,20 @@ def test_ctrl_c_returns_the_latest_accepted_image(rng):
     np.testing.assert_array_equal(result.image, images[3])
 
 
+def test_callback_can_end_the_run_early(rng):
+    target = rng.uniform(0, 255, SHAPE)
+    scales = np.exp(rng.uniform(0, np.log(1e3), SHAPE))
+
+    def stop_at_four(step):
+        if step.iteration == 4:
+            raise StopIteration
+
+    result = optimize.lbfgs(quadratic(target, scales), np.zeros(SHAPE), max_iterations=50,
+                            callback=stop_at_four)
+    assert result.num_iterations == 4 and not result.interrupted
+    assert "StopIteration" in result.stop_reason
+
+
 def test_zero_iterations_is_refused():
     with pytest.raises(ValueError, match="max_iterations"):
         optimize.lbfgs(quadratic(np.zeros(SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),

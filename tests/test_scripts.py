@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import vgg
+from style_transfer import color, images, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "style_transfer.py"
@@ -142,3 +142,76 @@ def test_installed_command_runs(inputs):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (inputs / "out.png").is_file()
+
+
+def yiq_chroma(path):
+    with Image.open(path) as image:
+        return color.rgb_to_yiq(np.asarray(image.convert("RGB"), float))[..., 1:]
+
+
+def test_preserve_color_luminance_keeps_the_content_chroma(inputs):
+    content = images.resize_longest_side(images.load(inputs / "c.png"), 32)
+    content_chroma = color.rgb_to_yiq(content)[..., 1:]
+    for mode in ("none", "luminance"):
+        done = run_script(tiny_args(inputs, "--init", "noise", "--preserve_color", mode,
+                                    "--output", str(inputs / f"{mode}.png")), cwd=inputs)
+        assert done.returncode == 0, done.stderr
+    # From noise, a plain run has chroma unrelated to the content's; the luminance run
+    # has the content's chroma, up to 8-bit rounding, except where luminance + chroma
+    # leaves [0, 255] and is clipped (saturated colours of this random content).
+    assert np.abs(yiq_chroma(inputs / "none.png") - content_chroma).mean() > 10
+    kept = np.abs(yiq_chroma(inputs / "luminance.png") - content_chroma)
+    assert np.median(kept) < 0.5 and kept.mean() < 2.0
+
+
+def test_coarse_to_fine_blend_and_style_scale_reach_the_report(inputs):
+    Image.fromarray(np.full((30, 30, 3), 200, np.uint8)).save(inputs / "s2.png")
+    done = run_script(tiny_args(inputs, "--scales", "32,48", "--style",
+                                f"{inputs / 's.jpg'},{inputs / 's2.png'}",
+                                "--style_blend_weights", "3,1", "--style_scale", "0.5",
+                                "--preserve_color", "histogram"), cwd=inputs)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((inputs / "out.json").read_text())
+    assert [stage["size"] for stage in report["stages"]] == [32, 48]
+    assert [stage["content_shape"] for stage in report["stages"]] == [[27, 32], [40, 48]]
+    assert report["stages"][1]["style_shapes"] == [[24, 24], [24, 24]]  # 0.5 x 48.
+    assert report["iterations"] == 4
+    assert report["flags"]["style_blend_weights"] == ["3", "1"]
+    assert report["predicted"][-1]["size"] == 48 and report["predicted"][-1]["peak_gb"] > 0
+    assert Image.open(inputs / "out.png").size == (48, 40)
+
+
+def test_estimate_prints_predictions_and_does_not_run(inputs):
+    done = run_script(tiny_args(inputs, "--estimate", "--scales", "32,64"), cwd=inputs)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("predicted at")]
+    assert len(lines) == 2 and "64 px (64x53)" in lines[1] and "GB" in lines[1]
+    assert not (inputs / "out.png").exists()
+
+
+@pytest.mark.parametrize("override, expected", [
+    (["--max_memory_gb", "0.01"], "--max_memory_gb is 0.0 GB"),
+    (["--style_blend_weights", "1,2"], "--style_blend_weights has 2 values"),
+    (["--scales", "64,32"], "--scales 64,32: give increasing"),
+    (["--preserve_color", "sepia"], "--preserve_color"),
+])
+def test_bad_controls_give_one_line(inputs, override, expected):
+    done = run_script(tiny_args(inputs) + override, cwd=inputs)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (inputs / "out.png").exists()
+
+
+def test_each_scale_starts_from_the_previous_result(inputs):
+    """From noise, stage 2 starts near stage 1's result: far below a fresh noise start."""
+    reports = {}
+    for name, scales in (("coarse", "32,48"), ("single", "48")):
+        done = run_script(tiny_args(inputs, "--init", "noise", "--scales", scales,
+                                    "--iterations", "5", "--report",
+                                    str(inputs / f"{name}.json")), cwd=inputs)
+        assert done.returncode == 0, done.stderr
+        reports[name] = json.loads((inputs / f"{name}.json").read_text())
+    fresh_start = reports["single"]["stages"][0]["loss_history"][0]["losses"]["total"]
+    second_start = reports["coarse"]["stages"][1]["loss_history"][0]["losses"]["total"]
+    assert second_start < 0.5 * fresh_start

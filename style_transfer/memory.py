@@ -1,0 +1,186 @@
+"""Predicting a run's peak memory and speed before it starts.
+
+Running out of memory at 800-1000 px is the most common complaint about the classic
+tools, and none of them says so beforehand. The prediction here has three parts:
+
+    peak(H, W) = resident memory now (runtime, network weights)
+               + a + b · E(H, W)          one loss-and-gradient evaluation
+               + 8 (2m + 13) n            L-BFGS-B's state, n = 3 H W
+
+E(H, W) is the number of activations the truncated VGG19 produces for an H x W image,
+counted from its layer shapes. The backward pass keeps every activation and TensorFlow
+adds buffers in proportion, so the working memory of an evaluation is affine in E; a
+and b are measured by two short calibration evaluations at small sizes. L-BFGS-B's
+state is SciPy's workspace of (2m + 5) n + O(m²) float64 for m = `NUM_CORRECTIONS`
+stored pairs, plus about 8 more float64 vectors of length n (bounds, the iterate and the
+gradient, and our copies of them). Seconds per evaluation scale with E from the
+larger calibration run; an L-BFGS iteration costs `EVALUATIONS_PER_ITERATION` of them.
+
+Peak memory is read from Linux's VmHWM after resetting it (`/proc/self/clear_refs`);
+elsewhere only the process-wide peak is known, and the prediction is rougher.
+"""
+
+import os
+import pathlib
+import time
+
+import keras
+import numpy as np
+
+from style_transfer import images, optimize, losses
+
+CALIBRATION_SIZES = (96, 192)  # Longest sides: small enough to cost about a second.
+# Measured by benchmarks/iteration.py on these 2-core machines: 1.1 to 1.2.
+EVALUATIONS_PER_ITERATION = 1.15
+LBFGS_VECTORS_PER_CORRECTION = 2  # s and y, float64.
+LBFGS_OTHER_VECTORS = 13  # SciPy's 5 work vectors, bounds (2), x, g, our copies (4).
+_GB = 1 << 30
+
+
+def activation_count(model, height, width):
+    """Number of values the model's layers output for one (height, width) image."""
+    total, channels = 0, 3
+    for layer in model.layers[1:]:
+        if isinstance(layer, (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)):
+            height, width = height // 2, width // 2
+        elif isinstance(layer, keras.layers.Conv2D):
+            channels = layer.filters
+        total += height * width * channels
+    return total
+
+
+def lbfgs_bytes(height, width):
+    """Memory of L-BFGS-B's state for an (height, width, 3) image (see module docstring)."""
+    n = 3 * height * width
+    m = optimize.NUM_CORRECTIONS
+    return 8 * ((LBFGS_VECTORS_PER_CORRECTION * m + LBFGS_OTHER_VECTORS) * n
+                + 11 * m * m + 8 * m)
+
+
+def _resident_bytes():
+    """Resident memory now (Linux /proc; elsewhere the peak, an upper bound)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _reset_peak():
+    try:
+        pathlib.Path("/proc/self/clear_refs").write_text("5")  # Resets VmHWM (Linux 4.0+).
+    except OSError:
+        pass
+
+
+def _peak_bytes():
+    try:
+        for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return _resident_bytes()
+
+
+def available_bytes():
+    """Memory the system can still give (MemAvailable), or None where unknown."""
+    try:
+        for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def calibrate(model, aspect_shape):
+    """Runs two small evaluations; returns (resident, a, b, seconds per activation).
+
+    The calibration loss touches every output like the real one (sum of squares, Gram
+    matrices), so its graph keeps the same activations for the backward pass.
+    """
+    def loss(image):
+        features = losses.features_of(model, image)
+        total = sum(keras.ops.sum(keras.ops.square(f)) for f in features.values())
+        total += sum(keras.ops.sum(losses.gram_matrix(f)) for f in features.values())
+        return {"total": total}
+
+    resident = _resident_bytes()
+    measured = []
+    for size in CALIBRATION_SIZES:
+        height, width = images.scaled_shape(*aspect_shape[:2], size)
+        function = optimize.loss_and_gradient_function(loss, (height, width, 3))
+        image = keras.ops.convert_to_tensor(
+            np.random.default_rng(0).uniform(0, 255, (height, width, 3)), "float32")
+        _reset_peak()
+        function(image)  # Traces, then runs once.
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(function(image)[1])
+        seconds = time.perf_counter() - start
+        measured.append((activation_count(model, height, width), _peak_bytes(), seconds))
+    (count_a, peak_a, _), (count_b, peak_b, seconds_b) = measured
+    slope = max(peak_b - peak_a, 0) / (count_b - count_a)
+    intercept = peak_a - resident - slope * count_a
+    return resident, intercept, slope, seconds_b / count_b
+
+
+def predict(model, content_shape, sizes):
+    """Predicted peak memory and seconds per iteration for each size of a run.
+
+    Args:
+        model: the run's feature model.
+        content_shape: (H, W, ...) of the content image (for the aspect ratio).
+        sizes: longest sides the run optimises at.
+
+    Returns:
+        list of dicts: size, shape [H, W], peak_gb, seconds_per_iteration.
+    """
+    resident, intercept, slope, seconds_per_activation = calibrate(model, content_shape)
+    predictions = []
+    for size in sizes:
+        height, width = images.scaled_shape(*content_shape[:2], size)
+        count = activation_count(model, height, width)
+        peak = resident + intercept + slope * count + lbfgs_bytes(height, width)
+        predictions.append({
+            "size": size, "shape": [height, width], "peak_gb": peak / _GB,
+            "seconds_per_iteration": EVALUATIONS_PER_ITERATION * seconds_per_activation
+            * count})
+    return predictions
+
+
+def check(model, content_shape, sizes, estimate, max_memory_gb, quiet):
+    """Predicts the run's needs; prints them with --estimate; refuses a run that won't fit.
+
+    Args:
+        model, content_shape, sizes: as for `predict`.
+        estimate: print every size's prediction (--estimate).
+        max_memory_gb: the limit; None means what this process holds plus what the
+            system has available now.
+        quiet: print nothing.
+
+    Returns:
+        The predictions (for the run report).
+
+    Raises:
+        ValueError: the largest size is predicted to need more than the limit.
+    """
+    predictions = predict(model, content_shape, sizes)
+    if estimate and not quiet:
+        for p in predictions:
+            print(f"predicted at {p['size']} px ({p['shape'][1]}x{p['shape'][0]}): peak "
+                  f"memory {p['peak_gb']:.2f} GB, {p['seconds_per_iteration']:.2f} s per "
+                  f"iteration", flush=True)
+    if max_memory_gb is None:
+        available = available_bytes()
+        if available is None:
+            return predictions
+        max_memory_gb = (available + _resident_bytes()) / _GB
+    worst = max(predictions, key=lambda p: p["peak_gb"])
+    if worst["peak_gb"] > max_memory_gb:
+        raise ValueError(
+            f"a {worst['size']} px run is predicted to need {worst['peak_gb']:.1f} GB "
+            f"but --max_memory_gb is {max_memory_gb:.1f} GB (default: the memory available "
+            f"now); use a smaller --size, or --scales ending at a smaller size")
+    return predictions
