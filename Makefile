@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
 	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
+	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info outputs .pytest_cache

@@ -73,13 +73,12 @@ def gatys_problem(weights, size, full_network=False):
     style = images.load(style_path, max_size=size)
     layers = list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS) + (["pool5"] if full_network else [])
     model = vgg.feature_model(layers, weights=weights)
-    targets = losses.gatys_targets(model, content, [style], list(vgg.CONTENT_LAYERS),
-                                   list(vgg.STYLE_LAYERS))
+    content_features = losses.content_targets(model, content, list(vgg.CONTENT_LAYERS))
+    style_targets = [losses.style_target(model, style, list(vgg.STYLE_LAYERS))]
 
     def loss(image):
-        return losses.gatys_loss(losses.features_of(model, image), image, targets,
-                                 style_layer_weights=LAYER_WEIGHTS,
-                                 style_blend_weights=[1.0], **WEIGHTS)
+        return losses.gatys_loss(losses.features_of(model, image), image, content_features,
+                                 style_targets, style_layer_weights=LAYER_WEIGHTS, **WEIGHTS)
 
     return model, content, style, loss
 

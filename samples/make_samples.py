@@ -4,7 +4,8 @@ Provenance (see samples/README.md):
 - content/chelsea.jpg, content/astronaut.jpg and style/hubble_deep_field.jpg are
   scikit-image's bundled sample images (CC0 and NASA public domain), resized.
 - style/swirls.jpg is drawn here: brush strokes that follow a field of vortices, in a
-  night-sky palette. It is this project's own work, dedicated to the public domain (CC0).
+  night-sky palette; masks/ are drawn here too (halves, fades, colour-coded maps). They
+  are this project's own work, dedicated to the public domain (CC0).
 
 Usage (needs `pip install scikit-image` for the first three):
     python samples/make_samples.py
@@ -62,8 +63,31 @@ def swirls(size=LONGEST_SIDE, num_strokes=6000, seed=1889):
     return np.asarray(canvas.filter(ImageFilter.SMOOTH))
 
 
+def masks_and_maps():
+    """Masks and colour-coded maps for the mask-family demos (our own work, CC0)."""
+    width, height = Image.open(HERE / "content" / "chelsea.jpg").size
+    columns = np.tile(np.arange(width, dtype=float), (height, 1))
+    left = (columns < width / 2) * 255.0
+    fade = np.clip((columns - width / 4) / (width / 2), 0, 1) * 255  # Soft, left to right.
+    rows = np.arange(height)[:, None]
+    face = ((columns - 0.55 * width) / (0.3 * width)) ** 2 + (
+        (rows - 0.45 * height) / (0.45 * height)) ** 2 <= 1  # An ellipse round the face.
+    style = np.asarray(Image.open(HERE / "style" / "swirls.jpg").convert("RGB"), float)
+    warm = style[:, :, 0] > 140  # The yellow vortex cores of swirls.jpg.
+    named = {"masks/chelsea_left.png": left, "masks/chelsea_right.png": 255 - left,
+             "masks/fade_right.png": fade, "masks/fade_left.png": 255 - fade}
+    for name, mask in named.items():
+        (HERE / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(mask.astype(np.uint8)).save(HERE / name)
+    red, blue = np.array([255, 0, 0]), np.array([0, 0, 255])
+    for name, region in (("masks/chelsea_map.png", face), ("masks/swirls_map.png", warm)):
+        Image.fromarray(np.where(region[:, :, None], red, blue).astype(np.uint8)).save(
+            HERE / name)
+
+
 def main():
     save_resized(swirls(), HERE / "style" / "swirls.jpg")
+    masks_and_maps()
     from skimage import data  # Only needed to refresh the three bundled photographs.
     save_resized(data.chelsea(), HERE / "content" / "chelsea.jpg")
     save_resized(data.astronaut(), HERE / "content" / "astronaut.jpg")

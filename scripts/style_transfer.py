@@ -34,28 +34,7 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, color, images, losses, memory, optimize, vgg  # noqa: E402
-
-
-def stylize(model, content_image, style_images, init_image, callback):
-    """One L-BFGS run of Eq. 7 at the content image's size (Sec. 2)."""
-    layer_weights = cli.style_layer_weights(cli.STYLE_LAYERS.value,
-                                            cli.STYLE_LAYER_WEIGHTS.value)  # w_l
-    content_layers = [vgg.canonical_layer_name(name) for name in cli.CONTENT_LAYERS.value]
-    targets = losses.gatys_targets(model, content_image, style_images,  # P^l and A^l, once.
-                                   content_layers, list(layer_weights))
-
-    def total_loss(image):
-        return losses.gatys_loss(
-            losses.features_of(model, image), image, targets,
-            content_weight=cli.CONTENT_WEIGHT.value,  # α
-            style_weight=cli.STYLE_WEIGHT.value,  # β
-            tv_weight=cli.TV_WEIGHT.value, style_layer_weights=layer_weights,
-            style_blend_weights=cli.style_blend_weights(  # b_s
-                len(style_images), cli.STYLE_BLEND_WEIGHTS.value))
-
-    return optimize.lbfgs(total_loss, init_image, max_iterations=cli.ITERATIONS.value,
-                          callback=callback)
+from style_transfer import cli, color, images, losses, memory, transfer  # noqa: E402
 
 
 def main(argv):
@@ -63,15 +42,16 @@ def main(argv):
     start_time = time.time()
     quiet, preserve_color = cli.QUIET.value, cli.PRESERVE_COLOR.value
     sizes = cli.output_sizes(cli.SIZE.value, cli.SCALES.value)  # Coarse to fine.
+    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l of Eq. 7.
 
     # The photograph p and the painting(s) a, read in full once (errors surface here).
     content_original = images.load(cli.CONTENT.value)
     style_originals = [images.load(path) for path in cli.STYLE.value]
+    blend_weights = cli.style_blend_weights(len(style_originals),
+                                            cli.STYLE_BLEND_WEIGHTS.value)  # b_s
 
     # The network: VGG19 up to the deepest layer used, average pooling (Sec. 2).
-    weights = vgg.resolve_weights(cli.WEIGHTS.value, seed=cli.SEED.value)
-    model = vgg.feature_model(cli.CONTENT_LAYERS.value + cli.STYLE_LAYERS.value,
-                              pooling=cli.POOLING.value, weights=weights)
+    weights, model = cli.feature_model(settings)
     needs = memory.check(model, content_original.shape, sizes, cli.ESTIMATE.value,
                          cli.MAX_MEMORY_GB.value, quiet)
     if cli.ESTIMATE.value:
@@ -91,21 +71,17 @@ def main(argv):
                             for style in style_images]
             content_image = color.luminance_image(content_image)
         if image is None:
-            init_image = images.initial_image(cli.INIT.value, content_image, style_images[0],
-                                              seed=cli.SEED.value)
+            init_image = cli.initial_image(content_image, style_images)
         else:  # Start from the coarser result, upsampled (2017, Sec. 6).
             init_image = images.resize(image, *content_image.shape[:2])
+        # Style targets A^l, once per size; each style with its blend weight b_s.
+        style_targets = [losses.style_target(model, style, settings.style_layers, weight=b)
+                         for style, b in zip(style_images, blend_weights)]
         cli.say(f"{content_image.shape[1]}x{content_image.shape[0]} px, weights: "
-                f"{weights.source}, {cli.ITERATIONS.value} iterations", quiet)
-        result = stylize(model, content_image, style_images, init_image,
-                         cli.iteration_callback(
-                             num_iterations=cli.ITERATIONS.value,
-                             print_every=cli.PRINT_EVERY.value,
-                             checkpoint_every=cli.CHECKPOINT_EVERY.value,
-                             output=cli.OUTPUT.value, quiet=quiet,
-                             stage=size if len(sizes) > 1 else None))
-        stages.append(cli.Stage(size, list(content_image.shape[:2]),
-                                [list(style.shape[:2]) for style in style_images], result))
+                f"{weights.source}, {settings.iterations} iterations", quiet)
+        result = transfer.stylize(model, content_image, style_targets, init_image, settings,
+                                  cli.progress(stage=size if len(sizes) > 1 else None))
+        stages.append(cli.Stage.of(size, content_image, style_images, result))
         image = result.image
         if result.interrupted:
             break
@@ -113,13 +89,7 @@ def main(argv):
     if preserve_color == "luminance":  # The result's luminance, the content's I and Q.
         image = color.with_content_chroma(
             image, images.resize(content_original, *image.shape[:2]))
-    images.save(image, cli.OUTPUT.value)
-    report = cli.report_path(cli.OUTPUT.value, cli.REPORT.value)
-    cli.write_report(report, stages=stages, weights=weights, output=cli.OUTPUT.value,
-                     start_time=start_time, extra={"predicted": needs})
-    cli.say(f"wrote {cli.OUTPUT.value} and {report} ({result.stop_reason}; "
-            f"{result.seconds_per_iteration:.3f} s/it)", quiet)
-    return cli.EXIT_INTERRUPTED if result.interrupted else 0
+    return cli.finish(image, stages, weights, start_time, extra={"predicted": needs})
 
 
 def run():

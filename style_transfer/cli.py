@@ -22,7 +22,7 @@ import time
 from absl import app, flags
 
 import style_transfer
-from style_transfer import color, images, vgg
+from style_transfer import color, images, transfer, vgg
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -50,8 +50,32 @@ def _check(check, value, flag, **kwargs):
     return True
 
 
-CONTENT = flags.DEFINE_string("content", None, "Content image p (Gatys et al. 2016, Sec. 2).")
-STYLE = flags.DEFINE_list("style", None, "Style image(s) a, comma-separated.")
+def define_image(name, help_text):
+    """A flag naming one input file, checked to exist while flags are parsed."""
+    flag = flags.DEFINE_string(name, None, help_text)
+    flags.register_validator(name, lambda path: _input_image_exists(path, name))
+    return flag
+
+
+def define_image_list(name, help_text, one_per_style=False):
+    """A flag naming comma-separated input files, each checked to exist.
+
+    With `one_per_style`, it must name as many files as --style does.
+    """
+    flag = flags.DEFINE_list(name, None, help_text)
+    flags.register_validator(name, lambda paths: all(
+        _input_image_exists(path, name) for path in paths or []))
+    if one_per_style:
+        flags.register_multi_flags_validator(
+            [name, "style"], lambda values: values[name] is None or _must(
+                len(values[name]) == len(values["style"] or []),
+                f"--{name} has {len(values[name])} files but --style has "
+                f"{len(values['style'] or [])} images; give one mask per style"))
+    return flag
+
+
+CONTENT = define_image("content", "Content image p (Gatys et al. 2016, Sec. 2).")
+STYLE = define_image_list("style", "Style image(s) a, comma-separated.")
 OUTPUT = flags.DEFINE_string("output", "output.png", "Where to write the result image.")
 SIZE = flags.DEFINE_integer(
     "size", 512, "Longest side of the output in pixels (style images are scaled alike).",
@@ -120,9 +144,6 @@ MAX_MEMORY_GB = flags.DEFINE_float(
     "max_memory_gb", None, "Refuse to start a run predicted to need more memory than "
     "this; default: the memory available now.", lower_bound=0.0)
 
-flags.register_validator("content", lambda path: _input_image_exists(path, "content"))
-flags.register_validator("style", lambda paths: all(
-    _input_image_exists(path, "style") for path in paths or []))
 flags.register_validator("output", lambda path: _check(images.check_writable, path, "output"))
 flags.register_validator("report", lambda path: path is None or _must(
     path.endswith(".json"), f"--report {path}: give a file name ending in .json") and _check(
@@ -194,6 +215,57 @@ def _flag_error_line(error):
         return f"--{required.group(1)} is required"
     ours = re.match(r"flags? .*?: (--.*)", text)  # Our validators name the flag already.
     return ours.group(1) if ours else text.replace("flag --", "--", 1)
+
+
+def gatys_settings():
+    """The shared flags of Eq. 7 as a `transfer.GatysSettings`."""
+    return transfer.GatysSettings(
+        content_layers=[vgg.canonical_layer_name(name) for name in CONTENT_LAYERS.value],
+        style_layer_weights=style_layer_weights(STYLE_LAYERS.value, STYLE_LAYER_WEIGHTS.value),
+        content_weight=CONTENT_WEIGHT.value, style_weight=STYLE_WEIGHT.value,
+        tv_weight=TV_WEIGHT.value, iterations=ITERATIONS.value)
+
+
+def load_images():
+    """--content at --size and the --style images at --size x --style_scale."""
+    content_image = images.load(CONTENT.value, max_size=SIZE.value)  # (H, W, 3)
+    style_size = max(1, round(SIZE.value * STYLE_SCALE.value))
+    return content_image, [images.load(path, max_size=style_size) for path in STYLE.value]
+
+
+def feature_model(settings):
+    """(weights, VGG19 feature model) as --weights, --seed and --pooling ask."""
+    weights = vgg.resolve_weights(WEIGHTS.value, seed=SEED.value)
+    model = vgg.feature_model(settings.content_layers + settings.style_layers,
+                              pooling=POOLING.value, weights=weights)
+    return weights, model
+
+
+def initial_image(content_image, style_images):
+    """The starting image --init asks for, at the content image's size."""
+    return images.initial_image(INIT.value, content_image, style_images[0], seed=SEED.value)
+
+
+def progress(stage=None):
+    """The L-BFGS callback the flags ask for (progress lines, checkpoints)."""
+    return iteration_callback(num_iterations=ITERATIONS.value, print_every=PRINT_EVERY.value,
+                              checkpoint_every=CHECKPOINT_EVERY.value, output=OUTPUT.value,
+                              quiet=QUIET.value, stage=stage)
+
+
+def finish(image, stages, weights, start_time, extra=None):
+    """Saves the image and the report (atomically), says so; returns the exit code."""
+    images.save(image, OUTPUT.value)
+    path = report_path(OUTPUT.value, REPORT.value)
+    write_report(path, stages=stages, weights=weights, output=OUTPUT.value,
+                 start_time=start_time, extra=extra)
+    if not stages:
+        say(f"wrote {OUTPUT.value} and {path}", QUIET.value)
+        return 0
+    result = stages[-1].result
+    say(f"wrote {OUTPUT.value} and {path} ({result.stop_reason}; "
+        f"{result.seconds_per_iteration:.3f} s/it)", QUIET.value)
+    return EXIT_INTERRUPTED if result.interrupted else 0
 
 
 def style_blend_weights(num_styles, weights):
@@ -332,6 +404,11 @@ class Stage:
     style_shapes: list
     result: object
 
+    @classmethod
+    def of(cls, size, content_image, style_images, result):
+        return cls(size, list(content_image.shape[:2]),
+                   [list(style.shape[:2]) for style in style_images], result)
+
     def to_json(self):
         result = self.result
         return {"size": self.size, "content_shape": self.content_shape,
@@ -349,39 +426,42 @@ def write_report(path, *, stages, weights, output, start_time, extra=None):
     """Writes the JSON run report atomically (enough to reproduce the run).
 
     Top-level figures describe the whole run (sums over stages; the final stage's image
-    sizes and losses); "stages" has each stage's own figures and loss history.
+    sizes and losses); "stages" has each stage's own figures and loss history. A run
+    without optimisation (no stages, no weights) reports the rest.
 
     Args:
         path: the .json file.
-        stages: list of `Stage`, coarse to fine.
-        weights: `vgg.Weights` actually used.
+        stages: list of `Stage`, coarse to fine (may be empty).
+        weights: `vgg.Weights` actually used, or None.
         output: the image written.
         start_time: `time.time()` at the start of the run.
         extra: further method-specific fields.
     """
-    results = [stage.result for stage in stages]
-    num_iterations = sum(r.num_iterations for r in results)
-    last = stages[-1]
     report = {
         "command": [sys.executable] + sys.argv,
         "flags": flag_values(),
         "versions": _versions(),
-        "weights": weights.to_json(),
-        "image_sizes": {"content": last.content_shape, "style": last.style_shapes},
+        "weights": weights.to_json() if weights else None,
         "output": str(output),
-        "interrupted": any(r.interrupted for r in results),
-        "stop_reason": last.result.stop_reason,
-        "iterations": num_iterations,
-        "function_evaluations": sum(r.num_evaluations for r in results),
-        "seconds_per_iteration": sum(r.seconds_per_iteration * r.num_iterations
-                                     for r in results) / max(num_iterations, 1),
-        "seconds_per_evaluation": last.result.seconds_per_evaluation,
-        "final_losses": last.result.final_losses,
-        "loss_history": [step.to_json() for step in last.result.history],
-        "stages": [stage.to_json() for stage in stages],
-        "wall_seconds": time.time() - start_time,
-        "peak_memory_mb": peak_memory_mb(),
-        **(extra or {}),
     }
+    if stages:
+        results = [stage.result for stage in stages]
+        num_iterations = sum(r.num_iterations for r in results)
+        last = stages[-1]
+        report.update({
+            "image_sizes": {"content": last.content_shape, "style": last.style_shapes},
+            "interrupted": any(r.interrupted for r in results),
+            "stop_reason": last.result.stop_reason,
+            "iterations": num_iterations,
+            "function_evaluations": sum(r.num_evaluations for r in results),
+            "seconds_per_iteration": sum(r.seconds_per_iteration * r.num_iterations
+                                         for r in results) / max(num_iterations, 1),
+            "seconds_per_evaluation": last.result.seconds_per_evaluation,
+            "final_losses": last.result.final_losses,
+            "loss_history": [step.to_json() for step in last.result.history],
+            "stages": [stage.to_json() for stage in stages],
+        })
+    report.update({"wall_seconds": time.time() - start_time,
+                   "peak_memory_mb": peak_memory_mb(), **(extra or {})})
     text = json.dumps(report, indent=1).encode()
     images.write_atomically(path, lambda f: f.write(text))

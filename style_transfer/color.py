@@ -66,7 +66,7 @@ def with_content_chroma(result_image, content_image):
 
 
 def _mean_and_covariance(image):
-    pixels = np.asarray(image, np.float64).reshape(-1, 3)  # (M, 3)
+    pixels = np.asarray(image, np.float64).reshape(-1, 3)  # (M, 3), any (..., 3) input
     mean = pixels.mean(axis=0)
     centred = pixels - mean
     return mean, centred.T @ centred / len(pixels)
@@ -75,6 +75,24 @@ def _mean_and_covariance(image):
 def _symmetric_power(matrix, power, eps):
     eigenvalues, eigenvectors = np.linalg.eigh(matrix)
     return (eigenvectors * np.maximum(eigenvalues, eps) ** power) @ eigenvectors.T
+
+
+def _linear_color_map(source_pixels, target_pixels, method, eps):
+    """(A, b) with A Σ_source Aᵀ = Σ_target and A μ_source + b = μ_target."""
+    if method not in HISTOGRAM_METHODS:
+        raise ValueError(f"colour histogram method {method!r}: use one of "
+                         f"{', '.join(HISTOGRAM_METHODS)}")
+    source_mean, source_cov = _mean_and_covariance(source_pixels)
+    target_mean, target_cov = _mean_and_covariance(target_pixels)
+    source_cov += eps * np.eye(3)
+    target_cov += eps * np.eye(3)
+    if method == "eigen":
+        transform = (_symmetric_power(target_cov, 0.5, eps)
+                     @ _symmetric_power(source_cov, -0.5, eps))
+    else:
+        transform = np.linalg.cholesky(target_cov) @ np.linalg.inv(
+            np.linalg.cholesky(source_cov))
+    return transform, target_mean - transform @ source_mean
 
 
 def match_color_histogram(style_image, content_image, method="eigen", eps=1e-5):
@@ -90,19 +108,24 @@ def match_color_histogram(style_image, content_image, method="eigen", eps=1e-5):
         The recoloured style image, float32, not clipped (clipping would move the
         statistics; the optimiser's bounds keep the output in range anyway).
     """
-    if method not in HISTOGRAM_METHODS:
-        raise ValueError(f"colour histogram method {method!r}: use one of "
-                         f"{', '.join(HISTOGRAM_METHODS)}")
-    style_mean, style_cov = _mean_and_covariance(style_image)
-    content_mean, content_cov = _mean_and_covariance(content_image)
-    style_cov += eps * np.eye(3)
-    content_cov += eps * np.eye(3)
-    if method == "eigen":
-        transform = (_symmetric_power(content_cov, 0.5, eps)
-                     @ _symmetric_power(style_cov, -0.5, eps))
-    else:
-        transform = np.linalg.cholesky(content_cov) @ np.linalg.inv(
-            np.linalg.cholesky(style_cov))
+    transform, offset = _linear_color_map(style_image, content_image, method, eps)
     pixels = np.asarray(style_image, np.float64).reshape(-1, 3)
-    matched = (pixels - style_mean) @ transform.T + content_mean
-    return matched.reshape(np.shape(style_image)).astype(np.float32)
+    return (pixels @ transform.T + offset).reshape(np.shape(style_image)).astype(np.float32)
+
+
+def match_region_colors(image, reference_image, mask, method="eigen", eps=1e-5):
+    """Recolours `image` so its pixels inside `mask` have the reference's colour statistics
+    there (mean and covariance, as `match_color_histogram`), clipped to [0, 255].
+
+    Args:
+        image, reference_image: (H, W, 3), the same size.
+        mask: (H, W) weights; pixels above one half form the region.
+    """
+    region = np.asarray(mask) > 0.5
+    if not region.any():
+        return np.array(image, np.float32)
+    transform, offset = _linear_color_map(np.asarray(image)[region],
+                                          np.asarray(reference_image)[region], method, eps)
+    pixels = np.asarray(image, np.float64).reshape(-1, 3)
+    recoloured = (pixels @ transform.T + offset).reshape(np.shape(image))
+    return np.clip(recoloured, 0, 255).astype(np.float32)

@@ -65,12 +65,17 @@ def load(path, max_size=None):
     return array if max_size is None else resize_longest_side(array, max_size)
 
 
-def resize(image, height, width):
-    """Resizes a float (H, W, 3) image with Lanczos filtering (no clipping to 8 bits)."""
+def resize(image, height, width, nearest=False):
+    """Resizes a float (H, W, C) image with Lanczos filtering (no clipping to 8 bits).
+
+    `nearest=True` uses nearest-neighbour instead, which invents no new values: for
+    colour-coded maps, whose colours are labels.
+    """
     if image.shape[:2] == (height, width):
         return np.array(image, dtype=np.float32)
+    resample = Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS
     channels = [Image.fromarray(np.ascontiguousarray(image[:, :, c], np.float32))
-                .resize((width, height), Image.Resampling.LANCZOS)
+                .resize((width, height), resample)
                 for c in range(image.shape[2])]
     return np.clip(np.stack([np.asarray(c) for c in channels], axis=2), 0, 255)
 

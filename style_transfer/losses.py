@@ -42,18 +42,60 @@ def content_loss(content_features, generated_features):
 def style_loss(style_gram, generated_features):
     """Style term E_l = 1/(4 N_l² M_l²) Σ_ij (G^l_ij - A^l_ij)² (Gatys et al. 2016, Eq. 4).
 
-    Computed as Σ (G/M - A/M)² / (4 N²), the same number with float32-friendly
-    magnitudes (G grows with M times the squared activations).
+    Computed as Σ (G/M - A/M)² / (4 N²) by `masked_style_loss`, the same number with
+    float32-friendly magnitudes (G grows with M times the squared activations).
 
     Args:
-        style_gram: (C, C) Gram matrix A^l of the style image, at the output's size
-            (see `style_targets`).
+        style_gram: (C, C) Gram matrix A^l of the style image, summed over as many
+            positions as the generated image has.
         generated_features: (H, W, C) activations F^l of the image being optimised.
     """
-    height, width, channels = ops.shape(generated_features)
-    num_positions = float(height * width)
-    difference = (gram_matrix(generated_features) - style_gram) / num_positions
-    return ops.sum(ops.square(difference)) / (4.0 * float(channels) ** 2)
+    height, width, _ = ops.shape(generated_features)
+    return masked_style_loss(style_gram / float(height * width), generated_features)
+
+
+def mean_gram_matrix(features, mask=None):
+    """Gram matrix per position, over the whole image or a (soft) region of it.
+
+    Without a mask this is G^l / M_l, Eq. 3 divided by the number of positions, so
+    images of different sizes compare like with like. With a mask it is
+    Σ_k m_k F_ik F_jk / Σ_k m_k: the Gram matrix of the region, normalised by the mask's
+    sum rather than the pixel count, so a small region is styled as strongly as a large
+    one (spatial control, Gatys et al. 2017, arXiv:1611.07865, Sec. 4). For a binary
+    mask this is the Gram matrix of the features multiplied by the mask (m² = m); for
+    soft masks each weight enters once, keeping it a weighted mean of F_k F_kᵀ.
+
+    Args:
+        features: (H, W, C).
+        mask: (H, W) weights in [0, 1] at this layer's size, or None.
+
+    Returns:
+        (C, C).
+    """
+    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, C)
+    if mask is None:
+        return ops.matmul(ops.transpose(flat), flat) / float(flat.shape[0])
+    weights = ops.reshape(ops.cast(mask, flat.dtype), (-1, 1))  # (M, 1)
+    # A region narrower than a deep layer's stride vanishes there: its Gram is then 0,
+    # not 0/0.
+    total = ops.maximum(ops.sum(weights), 1e-12)
+    return ops.matmul(ops.transpose(flat * weights), flat) / total
+
+
+def masked_style_loss(target_gram, generated_features, mask=None):
+    """Style term of one layer, over the image or a region: Σ_ij (Ĝ_ij - Â_ij)² / (4 N²).
+
+    Ĝ and Â are `mean_gram_matrix` values. Without a mask and with Â = A/M this is
+    exactly Eq. 4 of Gatys et al. 2016: Σ (G/M - A/M)² / (4 N²) = Σ (G - A)² / (4 N² M²).
+
+    Args:
+        target_gram: (C, C) mean Gram matrix Â^l of the style (or of a style region).
+        generated_features: (H, W, C) activations of the image being optimised.
+        mask: (H, W) weights of the output region at this layer, or None.
+    """
+    channels = float(ops.shape(generated_features)[-1])
+    difference = mean_gram_matrix(generated_features, mask) - target_gram
+    return ops.sum(ops.square(difference)) / (4.0 * channels ** 2)
 
 
 def total_variation_loss(image):
@@ -72,15 +114,19 @@ def total_variation_loss(image):
 
 
 @dataclasses.dataclass(frozen=True)
-class GatysTargets:
-    """What the generated image is pulled towards, computed once before optimising.
+class StyleTarget:
+    """One style's statistics, pulled on over one region of the output.
 
     Attributes:
-        content_features: layer -> (H_l, W_l, C_l) activations P^l of the content image.
-        style_grams: one dict per style image: layer -> (C_l, C_l) Gram matrix A^l.
+        grams: layer -> (C_l, C_l) mean Gram matrix Â^l of the style image (or of a
+            region of it), computed once before optimising.
+        masks: layer -> (H_l, W_l) weights of the output region at that layer, or None
+            for the whole image.
+        weight: this target's share b of the style loss.
     """
-    content_features: dict
-    style_grams: list
+    grams: dict
+    masks: dict | None = None
+    weight: float = 1.0
 
 
 def features_of(model, image):
@@ -89,92 +135,81 @@ def features_of(model, image):
     return {layer: value[0] for layer, value in batch.items()}
 
 
-def _check_spatial_size(features, image, what):
+def _checked_features(model, image, what):
+    features = features_of(model, image)
     for layer, value in features.items():
         if value.shape[0] == 0 or value.shape[1] == 0:
             raise ValueError(
                 f"{what} ({image.shape[1]}x{image.shape[0]} px) is too small for layer "
                 f"{layer} (each VGG19 block halves the size; relu5_x needs 16 px): use a "
                 f"larger --size or --style_scale, or shallower layers")
+    return features
 
 
-def style_targets(model, style_image, output_features, style_layers):
-    """Style Gram matrices A^l of one style image, scaled to the output's size.
+def content_targets(model, content_image, content_layers):
+    """Content features P^l (Gatys et al. 2016, Sec. 2.1), computed once.
 
-    The Gram matrix is a sum over positions, so a style image of another size than the
-    output has A^l in other units than G^l. Following common practice (jcjohnson's
-    neural-style normalises both by the number of positions), A^l is rescaled by
-    M_l(output) / M_l(style); when the sizes agree this is exactly the paper's A^l.
+    Raises:
+        ValueError: the image is too small for the model's deepest layer.
+    """
+    features = _checked_features(model, content_image, "the content image")
+    return {layer: features[layer] for layer in content_layers}
+
+
+def style_target(model, style_image, style_layers, *, style_masks=None, output_masks=None,
+                 weight=1.0):
+    """Style statistics Â^l of one style image (Sec. 2.2), computed once.
 
     Args:
         model: feature model from `vgg.feature_model`.
         style_image: (H_s, W_s, 3) RGB in [0, 255].
-        output_features: layer -> (H_l, W_l, C_l) features of an image of the output's
-            size (the content image's features), used for M_l(output) only.
-        style_layers: layers to compute the Gram matrix at.
-    """
-    style_features = features_of(model, style_image)
-    _check_spatial_size(style_features, style_image, "the style image")
-    grams = {}
-    for layer in style_layers:
-        out_h, out_w = output_features[layer].shape[:2]
-        style_h, style_w = style_features[layer].shape[:2]
-        grams[layer] = gram_matrix(style_features[layer]) * ((out_h * out_w)
-                                                             / (style_h * style_w))
-    return grams
-
-
-def gatys_targets(model, content_image, style_images, content_layers, style_layers):
-    """Content features and style Grams, computed once (Gatys et al. 2016, Sec. 2).
-
-    Args:
-        model: feature model covering all content and style layers.
-        content_image: (H, W, 3) RGB in [0, 255]; the output has its size.
-        style_images: list of (H_s, W_s, 3) RGB images in [0, 255].
-        content_layers, style_layers: canonical layer names.
-
-    Returns:
-        `GatysTargets`.
+        style_layers: layers to compute the Gram matrices at.
+        style_masks: layer -> mask of the style image's region to measure, or None for
+            the whole style image.
+        output_masks: layer -> mask of the output region it applies to, or None.
+        weight: the target's share b of the style loss.
 
     Raises:
-        ValueError: an image too small for the deepest layer.
+        ValueError: the image is too small for the model's deepest layer.
     """
-    content_all = features_of(model, content_image)
-    _check_spatial_size(content_all, content_image, "the content image")
-    return GatysTargets(
-        content_features={layer: content_all[layer] for layer in content_layers},
-        style_grams=[style_targets(model, style, content_all, style_layers)
-                     for style in style_images])
+    features = _checked_features(model, style_image, "the style image")
+    grams = {layer: mean_gram_matrix(features[layer],
+                                     None if style_masks is None else style_masks[layer])
+             for layer in style_layers}
+    return StyleTarget(grams, output_masks, weight)
 
 
-def gatys_loss(features, image, targets, *, content_weight, style_weight, tv_weight,
-               style_layer_weights, style_blend_weights):
+def gatys_loss(features, image, content_features, style_targets, *, content_weight,
+               style_weight, tv_weight, style_layer_weights):
     """Total loss L = α L_content + β L_style + λ_tv L_tv (Gatys et al. 2016, Eq. 7).
 
-    L_style = Σ_s b_s Σ_l w_l E_l^s (Eq. 5), summed over style images s with blend
-    weights b_s: each style keeps its own Gram target (a weighted sum of the styles'
-    losses, not a loss against an averaged Gram), as jcjohnson/neural-style does.
-    L_content is summed over the content layers.
+    L_style = Σ_t b_t Σ_l w_l E_l^t (Eq. 5) over style targets t: several style images
+    with blend weights b_t (each keeps its own Gram target: a weighted sum of the
+    styles' losses, not a loss against an averaged Gram, as jcjohnson/neural-style
+    does), or styles confined to regions by masks (Gatys et al. 2017, Sec. 4). One
+    forward pass serves every target. L_content is summed over the content layers.
 
     Args:
         features: layer -> (H_l, W_l, C_l) activations of `image`.
         image: (H, W, 3) the image being optimised, RGB in [0, 255].
-        targets: `GatysTargets`.
+        content_features: layer -> P^l, from `content_targets`.
+        style_targets: list of `StyleTarget`.
         content_weight: α.
         style_weight: β.
         tv_weight: weight of the total variation prior (0 turns it off).
         style_layer_weights: layer -> w_l.
-        style_blend_weights: one b_s per style image.
 
     Returns:
         dict with the weighted terms "content", "style", "tv" and their sum "total".
     """
     content = sum(content_loss(target, features[layer])
-                  for layer, target in targets.content_features.items())
+                  for layer, target in content_features.items())
     style = sum(
-        blend * sum(style_layer_weights[layer] * style_loss(gram, features[layer])
-                    for layer, gram in grams.items())
-        for blend, grams in zip(style_blend_weights, targets.style_grams))
+        target.weight * sum(
+            style_layer_weights[layer] * masked_style_loss(
+                gram, features[layer], None if target.masks is None else target.masks[layer])
+            for layer, gram in target.grams.items())
+        for target in style_targets)
     terms = {"content": content_weight * content,
              "style": style_weight * style,
              "tv": tv_weight * total_variation_loss(image)}

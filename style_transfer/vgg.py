@@ -67,6 +67,13 @@ def canonical_layer_name(name):
     return name
 
 
+def pooling_depth(name):
+    """How many 2x2 poolings come before a layer's output (relu3_1: 2, pool3: 3)."""
+    name = canonical_layer_name(name)
+    block = int(name[4])  # relu3_1 and pool3 both carry the block number there.
+    return block if name.startswith("pool") else block - 1
+
+
 def preprocess(image):
     """RGB image in [0, 255], (..., H, W, 3) -> the network's input (Caffe convention)."""
     bgr = keras.ops.flip(image, axis=-1)

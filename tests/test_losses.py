@@ -117,7 +117,7 @@ def tape_gradient(function, x):
     return tape.gradient(value, tensor).numpy()
 
 
-@pytest.mark.parametrize("name", ["content", "style", "tv"])
+@pytest.mark.parametrize("name", ["content", "style", "tv"])  # Masked: below.
 def test_each_loss_gradient_matches_finite_differences(rng, name):
     target = rng.normal(size=(4, 5, 3))
     function = {
@@ -150,15 +150,17 @@ def float64_model():
 def test_total_gatys_loss_gradient_through_the_network(float64_model, rng):
     content = rng.uniform(0, 255, (10, 12, 3))
     style = rng.uniform(0, 255, (8, 8, 3))
-    targets = losses.gatys_targets(float64_model, content, [style], ["relu2_1"],
-                                   ["relu1_1", "relu2_1"])
+    content_features = losses.content_targets(float64_model, content, ["relu2_1"])
+    soft = {"relu1_1": rng.uniform(0, 1, (10, 12)), "relu2_1": rng.uniform(0, 1, (5, 6))}
+    targets = [losses.style_target(float64_model, style, ["relu1_1", "relu2_1"], weight=0.7),
+               losses.style_target(float64_model, style[::-1], ["relu1_1", "relu2_1"],
+                                   output_masks=soft, weight=0.3)]
 
     def total(image):
         return losses.gatys_loss(
-            losses.features_of(float64_model, image), image, targets,
+            losses.features_of(float64_model, image), image, content_features, targets,
             content_weight=1.0, style_weight=1e-2, tv_weight=0.5,
-            style_layer_weights={"relu1_1": 0.5, "relu2_1": 0.5},
-            style_blend_weights=[1.0])["total"]
+            style_layer_weights={"relu1_1": 0.5, "relu2_1": 0.5})["total"]
 
     x = rng.uniform(20, 235, (10, 12, 3))
     assert as_numpy(losses.features_of(float64_model, x)["relu1_1"]).dtype == np.float64
@@ -168,27 +170,112 @@ def test_total_gatys_loss_gradient_through_the_network(float64_model, rng):
     np.testing.assert_allclose([analytic[i] for i in indices], numeric, rtol=1e-5)
 
 
-def test_style_targets_rescale_the_gram_to_the_output_size(random_model, rng):
-    """A style image twice the output's size has 4x the positions: A is scaled by 1/4."""
+def masked_gram_reference(features, mask):
+    """Σ_k m_k F_ik F_jk / Σ_k m_k, as loops over positions k."""
+    height, width, channels = features.shape
+    gram = np.zeros((channels, channels))
+    for y in range(height):
+        for x in range(width):
+            for i in range(channels):
+                for j in range(channels):
+                    gram[i, j] += mask[y, x] * features[y, x, i] * features[y, x, j]
+    return gram / mask.sum()
+
+
+def test_masked_gram_matches_loop_reference_and_binary_masking(rng):
+    features = rng.normal(size=(5, 7, 3))
+    soft = rng.uniform(0, 1, (5, 7))
+    np.testing.assert_allclose(as_numpy(losses.mean_gram_matrix(features, soft)),
+                               masked_gram_reference(features, soft), rtol=1e-12)
+    binary = (rng.uniform(size=(5, 7)) > 0.5).astype(float)
+    masked_features = features * binary[:, :, None]  # Multiply, then Gram, / mask sum.
+    np.testing.assert_allclose(as_numpy(losses.mean_gram_matrix(features, binary)),
+                               gram_reference(masked_features) / binary.sum(), rtol=1e-12)
+    np.testing.assert_allclose(as_numpy(losses.mean_gram_matrix(features)),
+                               gram_reference(features) / 35, rtol=1e-12)
+
+
+def test_masked_gram_is_normalised_by_the_mask_sum_not_the_pixel_count(rng):
+    """The same texture in a small and a large region gives the same statistics."""
+    texture = rng.normal(size=(8, 8, 4))
+    small, large = np.zeros((8, 8)), np.zeros((8, 8))
+    small[:2, :2], large[:, :] = 1, 1
+    tiled = np.tile(texture[:2, :2], (4, 4, 1))
+    np.testing.assert_allclose(as_numpy(losses.mean_gram_matrix(texture, small)),
+                               as_numpy(losses.mean_gram_matrix(tiled, large)), rtol=1e-12)
+
+
+def test_masked_style_loss_matches_references(rng):
+    target = masked_gram_reference(rng.normal(size=(4, 4, 3)), np.ones((4, 4)))
+    generated = rng.normal(size=(5, 7, 3))
+    mask = rng.uniform(0, 1, (5, 7))
+    expected = np.sum((masked_gram_reference(generated, mask) - target) ** 2) / (4 * 9)
+    np.testing.assert_allclose(as_numpy(losses.masked_style_loss(target, generated, mask)),
+                               expected, rtol=1e-10)
+    # Unmasked, with Â = A/M, it is Eq. 4.
+    style_gram = gram_reference(rng.normal(size=(5, 7, 3)))
+    np.testing.assert_allclose(
+        as_numpy(losses.masked_style_loss(style_gram / 35, generated)),
+        style_reference(style_gram, generated), rtol=1e-10)
+
+
+def test_masked_style_loss_gradient_matches_finite_differences(rng):
+    target = masked_gram_reference(rng.normal(size=(4, 4, 3)), np.ones((4, 4)))
+    mask = rng.uniform(0, 1, (4, 5))
+    x = rng.normal(size=(4, 5, 3))
+    indices = [tuple(i) for i in rng.integers(0, [4, 5, 3], size=(8, 3))]
+    function = lambda v: losses.masked_style_loss(target, v, mask)  # noqa: E731
+    numeric = central_difference(lambda v: float(as_numpy(function(v))), x, indices, 1e-6)
+    analytic = tape_gradient(function, x)
+    np.testing.assert_allclose([analytic[i] for i in indices], numeric, rtol=1e-6, atol=1e-12)
+
+
+def test_zero_mask_gives_exactly_zero_style_gradient_there(random_model, rng):
+    """At the features, and at pixels beyond the 5x5 receptive field of relu1_1."""
+    mask = np.ones((16, 16))
+    mask[:, :8] = 0.0  # Left half: no style.
+    target = losses.style_target(random_model, rng.uniform(0, 255, (16, 16, 3)),
+                                 ["relu1_1"], output_masks={"relu1_1": mask})
+    features = rng.normal(size=(16, 16, 64)).astype(np.float32)
+    gradient = tape_gradient(
+        lambda f: losses.masked_style_loss(target.grams["relu1_1"], f, mask), features)
+    assert np.all(gradient[:, :8] == 0)
+    assert np.abs(gradient[:, 8:]).max() > 0
+
+    def style_only(image):
+        return losses.gatys_loss(losses.features_of(random_model, image), image, {},
+                                 [target], content_weight=0.0, style_weight=1.0,
+                                 tv_weight=0.0, style_layer_weights={"relu1_1": 1.0})["total"]
+
+    pixel_gradient = tape_gradient(style_only, rng.uniform(0, 255, (16, 16, 3))
+                                   .astype(np.float32))
+    assert np.all(pixel_gradient[:, :6] == 0)  # Columns 6, 7 see masked-in features.
+    assert np.abs(pixel_gradient[:, 8:]).max() > 0
+
+
+def test_style_targets_compare_images_of_different_sizes(random_model, rng):
+    """Mean Grams: a style image 2x upsampled has 4x the positions and the same Â."""
     small = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
     big = np.kron(small, np.ones((2, 2, 1))).astype(np.float32)  # (64, 64, 3)
-    output_features = losses.features_of(random_model, small)
-    grams = losses.style_targets(random_model, big, output_features, ["relu1_1"])
+    target = losses.style_target(random_model, big, ["relu1_1"])
     big_features = as_numpy(losses.features_of(random_model, big)["relu1_1"])
-    expected = gram_reference(big_features.astype(np.float64)) * (32 * 32) / (64 * 64)
-    np.testing.assert_allclose(as_numpy(grams["relu1_1"]), expected, rtol=1e-4)
+    expected = gram_reference(big_features.astype(np.float64)) / (64 * 64)
+    np.testing.assert_allclose(as_numpy(target.grams["relu1_1"]), expected, rtol=1e-4)
+    assert target.masks is None and target.weight == 1.0
 
 
 def test_gatys_loss_combines_terms_with_their_weights(random_model, rng):
     content = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
     styles = [rng.uniform(0, 255, (32, 32, 3)).astype(np.float32) for _ in range(2)]
     layers = {"relu1_1": 0.3, "relu3_1": 0.7}
-    targets = losses.gatys_targets(random_model, content, styles, ["relu4_2"], list(layers))
+    content_features = losses.content_targets(random_model, content, ["relu4_2"])
+    targets = [losses.style_target(random_model, style, list(layers), weight=blend)
+               for style, blend in zip(styles, [0.25, 0.75])]
     image = rng.uniform(0, 255, (32, 32, 3)).astype(np.float32)
     features = losses.features_of(random_model, image)
-    terms = losses.gatys_loss(features, image, targets, content_weight=2.0,
-                              style_weight=5.0, tv_weight=0.1, style_layer_weights=layers,
-                              style_blend_weights=[0.25, 0.75])
+    terms = losses.gatys_loss(features, image, content_features, targets,
+                              content_weight=2.0, style_weight=5.0, tv_weight=0.1,
+                              style_layer_weights=layers)
     f = {layer: as_numpy(value).astype(np.float64) for layer, value in features.items()}
     content_f = as_numpy(losses.features_of(random_model, content)["relu4_2"])
     expected_style = sum(
@@ -209,5 +296,4 @@ def test_gatys_loss_combines_terms_with_their_weights(random_model, rng):
 def test_too_small_image_for_the_deepest_layer_is_a_clear_error(random_model):
     with pytest.raises(ValueError, match=r"content image \(12x12 px\) is too small for "
                                          r"layer relu5_1.*--size"):
-        losses.gatys_targets(random_model, np.zeros((12, 12, 3)), [np.zeros((32, 32, 3))],
-                             ["relu4_2"], ["relu5_1"])
+        losses.content_targets(random_model, np.zeros((12, 12, 3)), ["relu4_2"])

@@ -215,3 +215,112 @@ def test_each_scale_starts_from_the_previous_result(inputs):
     fresh_start = reports["single"]["stages"][0]["loss_history"][0]["losses"]["total"]
     second_start = reports["coarse"]["stages"][1]["loss_history"][0]["losses"]["total"]
     assert second_start < 0.5 * fresh_start
+
+
+SCRIPTS = ROOT / "scripts"
+
+
+@pytest.fixture
+def mask_inputs(inputs):
+    """Two complementary masks, a second style, and colour maps for content and style."""
+    left = np.zeros((40, 48), np.uint8)
+    left[:, :24] = 255
+    Image.fromarray(left).save(inputs / "left.png")
+    Image.fromarray(255 - left).save(inputs / "right.png")
+    Image.fromarray(np.full((30, 30, 3), (20, 200, 40), np.uint8)).save(inputs / "s2.png")
+    content_map = np.zeros((40, 48, 3), np.uint8)
+    content_map[20:] = 255
+    content_map[30:, 30:] = (0, 255, 0)  # Green: only in the content map.
+    Image.fromarray(content_map).save(inputs / "cmap.png")
+    style_map = np.zeros((36, 36, 3), np.uint8)
+    style_map[:, 18:] = 255
+    Image.fromarray(style_map).save(inputs / "smap.png")
+    return inputs
+
+
+def test_multi_style_confines_each_style_to_its_mask(mask_inputs):
+    done = run_script(tiny_args(mask_inputs, "--style",
+                                f"{mask_inputs / 's.jpg'},{mask_inputs / 's2.png'}",
+                                "--style_masks",
+                                f"{mask_inputs / 'left.png'},{mask_inputs / 'right.png'}"),
+                      cwd=mask_inputs, script=SCRIPTS / "multi_style.py")
+    assert done.returncode == 0, done.stderr
+    assert "regions: s.jpg 50%, s2.png 50%; 0% in no region" in done.stdout
+    report = json.loads((mask_inputs / "out.json").read_text())
+    assert report["iterations"] == 2 and report["image_sizes"]["style"] == [[32, 32], [32, 32]]
+
+
+def test_mask_style_takes_eight_soft_masks(mask_inputs):
+    paths = []
+    for k in range(8):  # Eight overlapping horizontal ramps.
+        ramp = np.clip(np.linspace(-k, 8 - k, 48), 0, 1) * 255
+        Image.fromarray(np.tile(ramp, (40, 1)).astype(np.uint8)).save(mask_inputs / f"r{k}.png")
+        paths.append(str(mask_inputs / f"r{k}.png"))
+    styles = ",".join([str(mask_inputs / "s.jpg"), str(mask_inputs / "s2.png")] * 4)
+    done = run_script(tiny_args(mask_inputs, "--style", styles, "--style_masks", ",".join(paths)),
+                      cwd=mask_inputs, script=SCRIPTS / "mask_style.py")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((mask_inputs / "out.json").read_text())["iterations"] == 2
+
+
+def test_region_style_pairs_map_colours_and_names_the_unpaired(mask_inputs):
+    args = tiny_args(mask_inputs, "--content_map", str(mask_inputs / "cmap.png"),
+                     "--style_map", str(mask_inputs / "smap.png"))
+    done = run_script(args, cwd=mask_inputs, script=SCRIPTS / "region_style.py")
+    assert done.returncode == 0, done.stderr
+    assert "only in the content map, left to the content loss: #00ff00" in done.stdout
+    report = json.loads((mask_inputs / "out.json").read_text())
+    assert sorted(report["regions"]) == ["#000000", "#ffffff"]
+    assert report["content_only"] == ["#00ff00"] and report["style_only"] == []
+    Image.fromarray(np.full((36, 36, 3), (255, 0, 0), np.uint8)).save(mask_inputs / "red.png")
+    args[args.index(str(mask_inputs / "smap.png"))] = str(mask_inputs / "red.png")
+    (mask_inputs / "out.png").unlink()
+    done = run_script(args, cwd=mask_inputs, script=SCRIPTS / "region_style.py")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "--content_map and --style_map share no colour" in done.stderr
+    assert "#ff0000" in done.stderr and not (mask_inputs / "out.png").exists()
+
+
+def test_masked_transfer_composites_through_the_mask(mask_inputs):
+    stylized = np.random.default_rng(1).integers(0, 255, (40, 48, 3), dtype=np.uint8)
+    Image.fromarray(stylized).save(mask_inputs / "styled.png")
+    done = run_script(["--content", str(mask_inputs / "c.png"),
+                       "--stylized", str(mask_inputs / "styled.png"),
+                       "--mask", str(mask_inputs / "left.png"), "--feather_radius", "0",
+                       "--output", str(mask_inputs / "out.png")],
+                      cwd=mask_inputs, script=SCRIPTS / "masked_transfer.py")
+    assert done.returncode == 0, done.stderr
+    out = np.asarray(Image.open(mask_inputs / "out.png"))
+    content = np.asarray(Image.open(mask_inputs / "c.png"))
+    np.testing.assert_array_equal(out[:, :24], stylized[:, :24])  # White: stylised.
+    np.testing.assert_array_equal(out[:, 24:], content[:, 24:])  # Black: the content.
+    done = run_script(["--content", str(mask_inputs / "c.png"),
+                       "--stylized", str(mask_inputs / "styled.png"),
+                       "--mask", str(mask_inputs / "left.png"), "--match_color", "content",
+                       "--output", str(mask_inputs / "soft.png")],
+                      cwd=mask_inputs, script=SCRIPTS / "masked_transfer.py")
+    assert done.returncode == 0, done.stderr
+    soft = np.asarray(Image.open(mask_inputs / "soft.png")).astype(float)
+    assert 0 < np.abs(soft[:, 22:26] - content[:, 22:26]).mean() < np.abs(
+        out[:, 22:26].astype(float) - content[:, 22:26]).mean()  # The seam is softer.
+
+
+@pytest.mark.parametrize("script, override, expected", [
+    ("multi_style.py", ["--style", "s.jpg,s2.png"], "--style_masks has 1 files but --style has 2"),
+    ("mask_style.py", ["--style_masks", "black.png"], "black.png: the mask is all black"),
+    ("masked_transfer.py", ["--stylized", "a.png,b.png,c.png"], "--stylized"),
+])
+def test_mask_family_bad_input_gives_one_line(mask_inputs, script, override, expected):
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(mask_inputs / "black.png")
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(mask_inputs / name)
+    base = {"multi_style.py": ["--style_masks", "left.png"],
+            "mask_style.py": [],
+            "masked_transfer.py": ["--stylized", "a.png", "--mask", "left.png"]}[script]
+    args = tiny_args(mask_inputs) if script != "masked_transfer.py" else [
+        "--content", "c.png", "--output", "out.png"]
+    done = run_script(args + base + override, cwd=mask_inputs, script=SCRIPTS / script)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (mask_inputs / "out.png").exists()

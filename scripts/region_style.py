@@ -1,0 +1,90 @@
+"""Semantic style transfer with colour-coded maps: region k takes the style of region k.
+
+Spatial control of Gatys, Ecker, Bethge, Hertzmann & Shechtman, "Controlling Perceptual
+Factors in Neural Style Transfer", CVPR 2017 (arXiv:1611.07865), Sec. 4, with the
+region correspondence drawn as colour-coded maps, as in Champandard's semantic style
+transfer (arXiv:1603.01768) and Luan et al.'s deep photo style transfer
+(arXiv:1703.07511). The content image and the style image each come with a map; each
+distinct colour is a region. For every colour k found in both maps, the Gram matrices of
+the output measured inside content region k are pulled towards those of the style
+image measured inside style region k, each normalised by its own region's size:
+
+    Â_k^l = Σ_j s_k,j S_j S_jᵀ / Σ_j s_k,j        (style features S, style-map mask s_k)
+    Ĝ_k^l = Σ_j c_k,j F_j F_jᵀ / Σ_j c_k,j        (output features F, content-map mask c_k)
+    L = α L_content + β Σ_k Σ_l w_l Σ_ij (Ĝ_k^l - Â_k^l)_ij² / (4 N_l²) + λ_tv TV
+
+Regions whose colour is in one map only are left to the content loss (the run says
+which). Colours are matched within --map_tolerance, so maps saved as JPEG work.
+
+Example:
+    python scripts/region_style.py --content photo.jpg --content_map photo_map.png \
+        --style painting.jpg --style_map painting_map.png --output out.png
+"""
+
+import pathlib
+import sys
+import time
+
+if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
+
+from absl import flags  # noqa: E402
+
+from style_transfer import cli, losses, masks, transfer  # noqa: E402
+
+_CONTENT_MAP = cli.define_image("content_map", "Colour-coded map of the content image.")
+_STYLE_MAP = cli.define_image("style_map", "Colour-coded map of the style image.")
+_MAP_TOLERANCE = flags.DEFINE_float(
+    "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance (0-255 units) at which "
+    "a pixel or a colour of the other map counts as a region's colour.", lower_bound=0.0)
+flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
+                         "--style: give one style image (its map says where each style is)")
+
+
+def main(argv):
+    del argv  # Unused.
+    start_time = time.time()
+    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l.
+    content_image, (style_image,) = cli.load_images()
+    tolerance = _MAP_TOLERANCE.value
+
+    # The regions: colours of each map, paired by colour.
+    content_map = masks.read_label_map(_CONTENT_MAP.value, *content_image.shape[:2], tolerance)
+    style_map = masks.read_label_map(_STYLE_MAP.value, *style_image.shape[:2], tolerance)
+    pairs, content_only, style_only = masks.match_regions(content_map, style_map, tolerance)
+    if not pairs:
+        raise ValueError(
+            f"--content_map and --style_map share no colour (content: "
+            f"{masks.palette_text(content_map)}; style: {masks.palette_text(style_map)}); "
+            f"paint matching regions in the same colour")
+    cli.say(f"regions: {masks.palette_text(content_map, [c for c, _ in pairs])}", cli.QUIET.value)
+    for where, colours in (("content", content_only), ("style", style_only)):
+        if colours:
+            cli.say(f"only in the {where} map, left to the content loss: "
+                    f"{', '.join(masks.hex_colour(c) for c in colours)}", cli.QUIET.value)
+    weights, model = cli.feature_model(settings)
+
+    # One target per shared colour k: Â_k^l inside style region k, Ĝ_k^l inside content k.
+    style_targets = [
+        losses.style_target(
+            model, style_image, settings.style_layers,
+            style_masks=masks.layer_masks(style_map.mask(s), settings.style_layers),
+            output_masks=masks.layer_masks(content_map.mask(c), settings.style_layers))
+        for c, s in pairs]
+    result = transfer.stylize(model, content_image, style_targets,
+                              cli.initial_image(content_image, [style_image]), settings,
+                              cli.progress())
+    stage = cli.Stage.of(cli.SIZE.value, content_image, [style_image], result)
+    return cli.finish(result.image, [stage], weights, start_time, extra={
+        "regions": [masks.hex_colour(content_map.palette[c]) for c, _ in pairs],
+        "content_only": [masks.hex_colour(c) for c in content_only],
+        "style_only": [masks.hex_colour(c) for c in style_only]})
+
+
+def run():
+    """Entry point of the installed `region_style` command."""
+    cli.run(main, required=["content", "style", "content_map", "style_map"])
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,168 @@
+"""Masks and colour-coded maps, at the image's size and at every feature layer's size.
+
+A mask is an image: white = 1 (the region), black = 0, grey values are soft weights.
+A colour-coded map gives every pixel a label by its colour; each distinct colour is a
+region. Maps drawn by hand or saved as JPEG have blended edges and noise, so colours are
+matched within a tolerance (Euclidean distance in RGB, 0-255 units) to the map's
+dominant colours, and pixels near none of them belong to no region.
+
+At a feature layer a mask is the image mask averaged over each 2x2 block once per
+pooling before that layer, as the network pools its activations: a value is the share of
+the region in the pixels that a feature position summarises, so a region keeps its
+meaning at every depth (Gatys et al. 2017, arXiv:1611.07865, Sec. 4, who also
+downsample the guidance channels to each layer; Champandard 2016 likewise).
+"""
+
+import dataclasses
+import pathlib
+
+import numpy as np
+import scipy.ndimage
+
+from style_transfer import color, images, vgg
+
+# A colour is a region when at least this share of the map's pixels has it exactly;
+# rarer colours are the blends of anti-aliased edges or JPEG noise.
+MIN_REGION_SHARE = 0.002
+DEFAULT_TOLERANCE = 40.0  # RGB distance; JPEG noise in flat areas stays well below it.
+
+
+def load_mask(path, height, width):
+    """Reads a mask file as (height, width) float32 weights in [0, 1] (white = 1).
+
+    Any image mode works (its luminance is the weight); it is resized to the given size.
+
+    Raises:
+        ValueError: the file is unreadable, or the mask is all black.
+    """
+    luminance = color.rgb_to_yiq(images.load(path))[:, :, :1]
+    mask = np.clip(images.resize(luminance, height, width)[:, :, 0] / 255.0, 0.0, 1.0)
+    if mask.max() < 1 / 255:
+        raise ValueError(f"{path}: the mask is all black, so it selects no pixels; "
+                         f"paint the region white")
+    return mask.astype(np.float32)
+
+
+def feather(mask, radius):
+    """Softens a mask's border: Gaussian blur with σ = radius / 2, so the seam fades over
+    about `radius` pixels on each side (0 keeps it as it is)."""
+    if radius <= 0:
+        return np.asarray(mask, np.float32)
+    return scipy.ndimage.gaussian_filter(np.asarray(mask, np.float64), sigma=radius / 2,
+                                         mode="nearest").astype(np.float32)
+
+
+def composite(foreground_image, background_image, mask):
+    """m · foreground + (1 - m) · background, per pixel: (H, W, 3)."""
+    weights = np.asarray(mask, np.float32)[:, :, None]
+    return weights * foreground_image + (1.0 - weights) * background_image
+
+
+def downsample(mask):
+    """One 2x2 average pooling of a (H, W) mask, as the network's (odd sizes floored)."""
+    height, width = mask.shape[0] // 2, mask.shape[1] // 2
+    return mask[:2 * height, :2 * width].reshape(height, 2, width, 2).mean(axis=(1, 3))
+
+
+def layer_masks(mask, layers):
+    """The mask at each layer's feature size: layer -> (H_l, W_l) float32.
+
+    Args:
+        mask: (H, W) weights at the image's size.
+        layers: paper layer names.
+    """
+    result = {}
+    for layer in layers:
+        level = np.asarray(mask, np.float64)
+        for _ in range(vgg.pooling_depth(layer)):
+            level = downsample(level)
+        result[vgg.canonical_layer_name(layer)] = level.astype(np.float32)
+    return result
+
+
+def coverage_line(region_masks, names):
+    """'regions: a.jpg 40%, b.jpg 35%; 25% in no region keeps only the content'."""
+    shares = [f"{pathlib.Path(name).name} {np.mean(mask):.0%}"
+              for name, mask in zip(names, region_masks)]
+    uncovered = np.mean(np.max(np.stack(region_masks), axis=0) == 0)
+    return (f"regions: {', '.join(shares)}; {uncovered:.0%} in no region keeps only the "
+            f"content")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelMap:
+    """A colour-coded map read into regions.
+
+    Attributes:
+        palette: the regions' colours, [(r, g, b), ...] (ints), most common first.
+        labels: (H, W) int array: index into `palette`, or -1 for pixels near no colour.
+    """
+    palette: list
+    labels: np.ndarray
+
+    def mask(self, index):
+        """(H, W) float32 binary mask of region `index`."""
+        return (self.labels == index).astype(np.float32)
+
+    def index_of(self, rgb, tolerance):
+        """Index of the palette colour within `tolerance` of `rgb`, or None."""
+        distances = [np.linalg.norm(np.subtract(rgb, c)) for c in self.palette]
+        best = int(np.argmin(distances))
+        return best if distances[best] <= tolerance else None
+
+
+def hex_colour(rgb):
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def palette_text(label_map, indices=None):
+    """'#000000 40%, #ffffff 35%': the map's colours (or some of them) and their shares."""
+    indices = range(len(label_map.palette)) if indices is None else indices
+    return ", ".join(f"{hex_colour(label_map.palette[i])} {np.mean(label_map.labels == i):.0%}"
+                     for i in indices)
+
+
+def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
+    """Reads a colour-coded map at (height, width) (nearest-neighbour, so no new colours).
+
+    Raises:
+        ValueError: the file is unreadable, or no colour covers enough pixels.
+    """
+    pixels = np.round(images.resize(images.load(path), height, width, nearest=True))
+    flat = pixels.reshape(-1, 3).astype(np.int64)
+    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    # A region's colour covers a share of the map exactly (blends and noise are spread
+    # over many rare values); of several such colours within the tolerance of each
+    # other (JPEG shifts a flat colour by a few units), the most common one stands.
+    palette = []
+    for index in np.argsort(-counts):
+        if counts[index] < MIN_REGION_SHARE * len(flat):
+            break
+        if all(np.linalg.norm(colours[index] - np.array(c)) > tolerance for c in palette):
+            palette.append(tuple(int(v) for v in colours[index]))
+    if not palette:
+        raise ValueError(f"{path}: no colour covers {MIN_REGION_SHARE:.1%} of the map; "
+                         f"paint regions with flat colours")
+    distances = np.linalg.norm(flat[:, None, :] - np.array(palette)[None], axis=2)
+    labels = np.argmin(distances, axis=1)
+    labels[distances[np.arange(len(flat)), labels] > tolerance] = -1
+    return LabelMap(palette, labels.reshape(height, width))
+
+
+def match_regions(content_map, style_map, tolerance=DEFAULT_TOLERANCE):
+    """Pairs the regions of two maps by colour.
+
+    Returns:
+        (pairs, content_only, style_only): pairs is [(content index, style index)];
+        the others list the colours found in one map only.
+    """
+    pairs, content_only = [], []
+    for index, rgb in enumerate(content_map.palette):
+        match = style_map.index_of(rgb, tolerance)
+        if match is None:
+            content_only.append(rgb)
+        else:
+            pairs.append((index, match))
+    matched_style = {s for _, s in pairs}
+    style_only = [rgb for i, rgb in enumerate(style_map.palette) if i not in matched_style]
+    return pairs, content_only, style_only

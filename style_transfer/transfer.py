@@ -1,0 +1,61 @@
+"""The optimisation every Gatys-style script shares: Eq. 7 over the pixels, with L-BFGS.
+
+Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks", CVPR
+2016, Sec. 2.3. What differs between the scripts is only which style targets they pull
+on (whole images, masked regions, blended styles); see `losses.StyleTarget`.
+"""
+
+import dataclasses
+
+from style_transfer import losses, optimize
+
+
+@dataclasses.dataclass(frozen=True)
+class GatysSettings:
+    """The weights and layers of Eq. 7, and the number of L-BFGS iterations.
+
+    Attributes:
+        content_layers: canonical names of the content layers (Gatys et al.: relu4_2).
+        style_layer_weights: style layer -> w_l (Eq. 5).
+        content_weight: α (Eq. 7).
+        style_weight: β (Eq. 7).
+        tv_weight: weight of the total variation prior.
+        iterations: L-BFGS iterations.
+    """
+    content_layers: list
+    style_layer_weights: dict
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    iterations: int
+
+    @property
+    def style_layers(self):
+        return list(self.style_layer_weights)
+
+
+def stylize(model, content_image, style_targets, init_image, settings, callback=None):
+    """Minimises L = α L_content + β L_style + λ_tv TV from `init_image` (Eq. 7).
+
+    Args:
+        model: feature model covering the content and style layers.
+        content_image: (H, W, 3) RGB in [0, 255]; its features P^l are computed here,
+            once; the output has its size.
+        style_targets: list of `losses.StyleTarget`, computed once by the caller.
+        init_image: (H, W, 3) starting image.
+        settings: `GatysSettings`.
+        callback: per-iteration callback for `optimize.lbfgs`.
+
+    Returns:
+        `optimize.Result`.
+    """
+    content_features = losses.content_targets(model, content_image, settings.content_layers)
+
+    def total_loss(image):
+        return losses.gatys_loss(
+            losses.features_of(model, image), image, content_features, style_targets,
+            content_weight=settings.content_weight, style_weight=settings.style_weight,
+            tv_weight=settings.tv_weight, style_layer_weights=settings.style_layer_weights)
+
+    return optimize.lbfgs(total_loss, init_image, max_iterations=settings.iterations,
+                          callback=callback)
