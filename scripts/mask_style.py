@@ -26,7 +26,7 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, losses, masks, transfer  # noqa: E402
+from style_transfer import cli, losses, masks  # noqa: E402
 
 _STYLE_MASKS = cli.define_image_list(
     "style_masks", "One greyscale mask per --style image: its weight (white = 1) at each "
@@ -45,15 +45,10 @@ def main(argv):
     weights, model = cli.feature_model(settings)
 
     # One target per (style, mask): Â_s^l of the style image, Ĝ_s^l weighted by m_s.
-    style_targets = [
-        losses.style_target(model, style, settings.style_layers,
-                            output_masks=masks.layer_masks(mask, settings.style_layers))
-        for style, mask in zip(style_images, soft_masks)]
-    result = transfer.stylize(model, content_image, style_targets,
-                              cli.initial_image(content_image, style_images), settings,
-                              cli.progress())
-    stage = cli.Stage.of(cli.SIZE.value, content_image, style_images, result)
-    return cli.finish(result.image, [stage], weights, start_time)
+    style_targets = losses.masked_style_targets(model, style_images, soft_masks,
+                                                settings.style_layers)
+    return cli.optimize_and_finish(model, content_image, style_images, style_targets,
+                                   settings, weights, start_time)
 
 
 def run():

@@ -30,7 +30,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli, losses, masks, transfer  # noqa: E402
+from style_transfer import cli, losses, masks  # noqa: E402
 
 _CONTENT_MAP = cli.define_image("content_map", "Colour-coded map of the content image.")
 _STYLE_MAP = cli.define_image("style_map", "Colour-coded map of the style image.")
@@ -71,11 +71,8 @@ def main(argv):
             style_masks=masks.layer_masks(style_map.mask(s), settings.style_layers),
             output_masks=masks.layer_masks(content_map.mask(c), settings.style_layers))
         for c, s in pairs]
-    result = transfer.stylize(model, content_image, style_targets,
-                              cli.initial_image(content_image, [style_image]), settings,
-                              cli.progress())
-    stage = cli.Stage.of(cli.SIZE.value, content_image, [style_image], result)
-    return cli.finish(result.image, [stage], weights, start_time, extra={
+    return cli.optimize_and_finish(model, content_image, [style_image], style_targets,
+                                   settings, weights, start_time, extra={
         "regions": [masks.hex_colour(content_map.palette[c]) for c, _ in pairs],
         "content_only": [masks.hex_colour(c) for c in content_only],
         "style_only": [masks.hex_colour(c) for c in style_only]})

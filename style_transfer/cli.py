@@ -253,6 +253,15 @@ def progress(stage=None):
                               quiet=QUIET.value, stage=stage)
 
 
+def optimize_and_finish(model, content_image, style_images, style_targets, settings,
+                        weights, start_time, extra=None):
+    """One optimisation at --size from --init, then `finish`: the single-stage scripts' end."""
+    result = transfer.stylize(model, content_image, style_targets,
+                              initial_image(content_image, style_images), settings, progress())
+    stage = Stage.of(SIZE.value, content_image, style_images, result)
+    return finish(result.image, [stage], weights, start_time, extra)
+
+
 def finish(image, stages, weights, start_time, extra=None):
     """Saves the image and the report (atomically), says so; returns the exit code."""
     images.save(image, OUTPUT.value)

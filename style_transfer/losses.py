@@ -13,7 +13,7 @@ import dataclasses
 
 from keras import ops
 
-from style_transfer import vgg
+from style_transfer import masks, vgg
 
 
 def gram_matrix(features):
@@ -177,6 +177,20 @@ def style_target(model, style_image, style_layers, *, style_masks=None, output_m
                                      None if style_masks is None else style_masks[layer])
              for layer in style_layers}
     return StyleTarget(grams, output_masks, weight)
+
+
+def masked_style_targets(model, style_images, output_masks, style_layers):
+    """One `StyleTarget` per (style image, output mask) pair (Gatys et al. 2017, Sec. 4).
+
+    Args:
+        model: feature model.
+        style_images: list of (H_s, W_s, 3) images; each is measured whole.
+        output_masks: list of (H, W) masks at the output's size, one per style image.
+        style_layers: layers of the style loss.
+    """
+    return [style_target(model, style, style_layers,
+                         output_masks=masks.layer_masks(mask, style_layers))
+            for style, mask in zip(style_images, output_masks)]
 
 
 def gatys_loss(features, image, content_features, style_targets, *, content_weight,
