@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
 	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
+	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info outputs .pytest_cache

@@ -80,7 +80,7 @@ def main(argv):
         cli.say(f"{content_image.shape[1]}x{content_image.shape[0]} px, weights: "
                 f"{weights.source}, {settings.iterations} iterations", quiet)
         result = transfer.stylize(model, content_image, style_targets, init_image, settings,
-                                  cli.progress(stage=size if len(sizes) > 1 else None))
+                                  cli.progress(stage=f"{size}px" if len(sizes) > 1 else None))
         stages.append(cli.Stage.of(size, content_image, style_images, result))
         image = result.image
         if result.interrupted:

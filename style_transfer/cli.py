@@ -246,9 +246,10 @@ def initial_image(content_image, style_images):
     return images.initial_image(INIT.value, content_image, style_images[0], seed=SEED.value)
 
 
-def progress(stage=None):
+def progress(stage=None, num_iterations=None):
     """The L-BFGS callback the flags ask for (progress lines, checkpoints)."""
-    return iteration_callback(num_iterations=ITERATIONS.value, print_every=PRINT_EVERY.value,
+    return iteration_callback(num_iterations=num_iterations or ITERATIONS.value,
+                              print_every=PRINT_EVERY.value,
                               checkpoint_every=CHECKPOINT_EVERY.value, output=OUTPUT.value,
                               quiet=QUIET.value, stage=stage)
 
@@ -333,9 +334,9 @@ def format_losses(losses):
 
 
 def checkpoint_path(output, iteration, stage=None):
-    """out.png -> out_0042.png, or out_512px_0042.png for a stage of a --scales run."""
+    """out.png -> out_0042.png, or out_512px_0042.png for a stage named "512px"."""
     output = pathlib.Path(output)
-    tag = f"_{stage}px" if stage else ""
+    tag = f"_{stage}" if stage else ""
     return output.with_name(f"{output.stem}{tag}_{iteration:04d}{output.suffix}")
 
 

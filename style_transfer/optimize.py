@@ -109,7 +109,8 @@ def loss_and_gradient_function(loss_fn, shape):
     return loss_and_gradient
 
 
-def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=None):
+def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=None,
+          numpy_terms=None):
     """Minimises `loss_fn` over the image with one L-BFGS-B run.
 
     Args:
@@ -121,6 +122,10 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         callback: called with an `Iteration` after the initial evaluation and after
             every iteration (progress lines, checkpoints). Raising StopIteration in it
             ends the run there (SciPy's convention), e.g. once a target loss is reached.
+        numpy_terms: optional function (H, W, 3) float64 image -> (dict of named loss
+            values, (H, W, 3) gradient), for terms computed outside TensorFlow (e.g.
+            sparse products with SciPy); added to the total and its gradient at every
+            evaluation.
 
     Returns:
         `Result`. On Ctrl-C the run stops, and the result holds the last accepted image
@@ -140,6 +145,11 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         terms, gradient = loss_and_gradient(tf.constant(x.reshape(shape), tf.float32))
         losses = {name: float(value) for name, value in terms.items()}
         gradient = gradient.numpy().astype(np.float64).ravel()
+        if numpy_terms is not None:
+            extra_losses, extra_gradient = numpy_terms(x.reshape(shape))
+            losses.update(extra_losses)
+            losses["total"] += sum(extra_losses.values())
+            gradient += np.ravel(extra_gradient)
         evaluation_seconds.append(time.perf_counter() - start)
         last.update(x=x.copy(), losses=losses, total=losses["total"], gradient=gradient)
         return losses["total"], gradient

@@ -34,7 +34,8 @@ class GatysSettings:
         return list(self.style_layer_weights)
 
 
-def stylize(model, content_image, style_targets, init_image, settings, callback=None):
+def stylize(model, content_image, style_targets, init_image, settings, callback=None,
+            numpy_terms=None):
     """Minimises L = α L_content + β L_style + λ_tv TV from `init_image` (Eq. 7).
 
     Args:
@@ -45,6 +46,7 @@ def stylize(model, content_image, style_targets, init_image, settings, callback=
         init_image: (H, W, 3) starting image.
         settings: `GatysSettings`.
         callback: per-iteration callback for `optimize.lbfgs`.
+        numpy_terms: extra loss terms computed outside TensorFlow (`optimize.lbfgs`).
 
     Returns:
         `optimize.Result`.
@@ -58,4 +60,4 @@ def stylize(model, content_image, style_targets, init_image, settings, callback=
             tv_weight=settings.tv_weight, style_layer_weights=settings.style_layer_weights)
 
     return optimize.lbfgs(total_loss, init_image, max_iterations=settings.iterations,
-                          callback=callback)
+                          callback=callback, numpy_terms=numpy_terms)

@@ -74,6 +74,14 @@ def pooling_depth(name):
     return block if name.startswith("pool") else block - 1
 
 
+def feature_shape(model, name, height, width):
+    """(H_l, W_l, C_l) of a conv/relu layer's output for a (height, width) input."""
+    name = canonical_layer_name(name)
+    for _ in range(pooling_depth(name)):
+        height, width = height // 2, width // 2
+    return height, width, model.get_layer(LAYERS[name]).filters
+
+
 def preprocess(image):
     """RGB image in [0, 255], (..., H, W, 3) -> the network's input (Caffe convention)."""
     bgr = keras.ops.flip(image, axis=-1)

@@ -137,3 +137,17 @@ def test_zero_iterations_is_refused():
     with pytest.raises(ValueError, match="max_iterations"):
         optimize.lbfgs(quadratic(np.zeros(SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),
                        max_iterations=0)
+
+
+def test_numpy_terms_join_the_loss_and_the_gradient(rng):
+    """TF pulls towards t1, a NumPy term towards t2 with 3x the weight: optimum in between."""
+    t1, t2 = rng.uniform(50, 200, SHAPE), rng.uniform(50, 200, SHAPE)
+
+    def numpy_term(image):
+        return {"pull": 3.0 * float(np.sum((image - t2) ** 2))}, 6.0 * (image - t2)
+
+    result = optimize.lbfgs(quadratic(t1, np.ones(SHAPE)), np.zeros(SHAPE), max_iterations=50,
+                            numpy_terms=numpy_term)
+    np.testing.assert_allclose(result.image, (t1 + 3 * t2) / 4, atol=0.05)
+    losses = result.final_losses
+    assert losses["total"] == pytest.approx(losses["fit"] + losses["pull"], rel=1e-9)

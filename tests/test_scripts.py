@@ -324,3 +324,21 @@ def test_mask_family_bad_input_gives_one_line(mask_inputs, script, override, exp
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert not (mask_inputs / "out.png").exists()
+
+
+def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
+    done = run_script(tiny_args(mask_inputs, "--iterations", "4",
+                                "--content_seg", str(mask_inputs / "cmap.png"),
+                                "--style_seg", str(mask_inputs / "smap.png")),
+                      cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
+    assert done.returncode == 0, done.stderr
+    assert "only in the content segmentation: #00ff00" in done.stdout
+    report = json.loads((mask_inputs / "out.json").read_text())
+    first, second = report["stages"]
+    assert first["iterations"] == 2 and second["iterations"] == 2
+    assert "photo" not in first["final_losses"] and second["final_losses"]["photo"] > 0
+    assert sorted(report["labels"]) == ["#000000", "#ffffff"]
+    assert report["photo_weight_effective"] == pytest.approx(1e4 * 4 * 3 * 512 / 10)
+    done = run_script(tiny_args(mask_inputs, "--content_seg", str(mask_inputs / "cmap.png")),
+                      cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
+    assert done.returncode == 2 and "give both segmentations or neither" in done.stderr

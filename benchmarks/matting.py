@@ -1,0 +1,95 @@
+"""The Matting Laplacian's cost, and photo_style's seconds per iteration.
+
+Measured in one process: the time to build the Laplacian (median of --repeats) and the
+peak memory the build adds (Linux VmHWM, reset before it), at 256 and 512 px squares of
+a real photo; the cost of the photorealism term per evaluation (three sparse products);
+and seconds per L-BFGS iteration of photo_style's second stage (Gatys loss plus L_m)
+against its first stage (Gatys loss alone) at 512 px.
+
+Target (issue 7): 512x512 in at most 0.5 s and a few hundred MB.
+
+Usage:
+    python benchmarks/matting.py --output benchmarks/results/matting.json
+"""
+
+import json
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from absl import app, flags  # noqa: E402
+
+from benchmarks.common import image_paths  # noqa: E402
+from style_transfer import images, losses, matting, memory, transfer, vgg  # noqa: E402
+import numpy as np  # noqa: E402
+
+_REPEATS = flags.DEFINE_integer("repeats", 5, "Timed builds per size.")
+_ITERATIONS = flags.DEFINE_integer("iterations", 8, "L-BFGS iterations per stage timed.")
+_OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
+
+
+def build_figures(photo, side):
+    square = images.resize(photo, side, side) / 255.0
+    memory._reset_peak()
+    resident = memory._resident_bytes()
+    laplacian = matting.matting_laplacian(square)
+    peak_mb = (memory._peak_bytes() - resident) / 2 ** 20
+    seconds = []
+    for _ in range(_REPEATS.value):
+        start = time.perf_counter()
+        matting.matting_laplacian(square)
+        seconds.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(_REPEATS.value):
+        matting.photorealism_loss(laplacian, square)
+    term_seconds = (time.perf_counter() - start) / _REPEATS.value
+    figures = {"side": side, "build_seconds": float(np.median(seconds)),
+               "build_memory_mb": peak_mb, "nonzeros": int(laplacian.nnz),
+               "matrix_mb": (laplacian.data.nbytes + laplacian.indices.nbytes
+                             + laplacian.indptr.nbytes) / 2 ** 20,
+               "photorealism_term_seconds": term_seconds}
+    print(f"{side}x{side}: build {figures['build_seconds']:.3f} s, +{peak_mb:.0f} MB peak, "
+          f"matrix {figures['matrix_mb']:.0f} MB; L_m and gradient {term_seconds:.3f} s",
+          flush=True)
+    return figures
+
+
+def iteration_figures(content, style):
+    model = vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS),
+                              weights=vgg.Weights("random", seed=0))
+    settings = transfer.GatysSettings(
+        content_layers=list(vgg.CONTENT_LAYERS),
+        style_layer_weights={layer: 0.2 for layer in vgg.STYLE_LAYERS}, content_weight=1.0,
+        style_weight=1e3, tv_weight=1e-3, iterations=_ITERATIONS.value)
+    targets = [losses.style_target(model, style, settings.style_layers)]
+    laplacian = matting.matting_laplacian(content / 255.0)
+    plain = transfer.stylize(model, content, targets, content, settings)
+    photo = transfer.stylize(model, content, targets, plain.image, settings,
+                             numpy_terms=matting.photorealism_term(laplacian, 1e9))
+    figures = {"shape": list(content.shape[:2]),
+               "stage1_seconds_per_iteration": plain.seconds_per_iteration,
+               "stage2_seconds_per_iteration": photo.seconds_per_iteration}
+    print(f"photo_style at {content.shape[1]}x{content.shape[0]}: "
+          f"{plain.seconds_per_iteration:.2f} s/it without L_m, "
+          f"{photo.seconds_per_iteration:.2f} s/it with it", flush=True)
+    return figures
+
+
+def main(argv):
+    del argv  # Unused.
+    content_path, style_path = image_paths()
+    photo = images.load(content_path)
+    results = {"builds": [build_figures(photo, side) for side in (256, 512)],
+               "iterations_512": iteration_figures(images.load(content_path, max_size=512),
+                                                   images.load(style_path, max_size=512))}
+    if _OUTPUT.value:
+        path = pathlib.Path(_OUTPUT.value)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=1))
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,128 @@
+"""Deep photo style transfer: a photograph's colours and tones, without painterly distortion.
+
+F. Luan, S. Paris, E. Shechtman, K. Bala, "Deep Photo Style Transfer", CVPR 2017,
+arXiv:1703.07511. The output O must stay a photograph of the content scene: only its
+colours and tones may come from the style photograph. Two additions to Gatys et al.:
+
+1. Photorealism regularisation (Sec. 3.1, Eq. 2): locally, the output must be an affine
+   function of the content's colours. With the Matting Laplacian L of the content image
+   (Levin et al. 2008; 3x3 windows, ε = 1e-7), this is the penalty
+       L_m = Σ_c V_c[O]ᵀ L V_c[O]        (O in [0, 1], c the colour channels)
+   computed with sparse products beside TensorFlow's gradient at every evaluation.
+2. Augmented style loss (Sec. 3.2, Eq. 3): colour-coded segmentations of both photos
+   (the deep-photo palette: blue, green, black, white, red, yellow, grey, light blue,
+   purple) pair the regions; each region's Gram matrices are measured inside it and
+   normalised by its size, as in region_style.py.
+
+    L = α L_content + β Σ_k L_style,k + λ' L_m
+
+Procedure (Sec. 4): half of --iterations without L_m, from the content image, then the
+rest with it, from that result. Luan et al.'s λ = 10⁴ balances L_m against a content
+term that is a mean over the N_c M_c content features, weighted 5 (their code follows
+jcjohnson/neural-style); ours is Gatys' ½ sum, N_c M_c / 2 times larger, so here
+λ' = λ · N_c M_c / 10 with λ = --photo_weight, which keeps the paper's balance at α = 1.
+
+Example:
+    python scripts/photo_style.py --content in.jpg --style tar.jpg \
+        --content_seg in_seg.png --style_seg tar_seg.png --output out.png --size 512
+"""
+
+import dataclasses
+import pathlib
+import sys
+import time
+
+if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
+    sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
+
+import numpy as np  # noqa: E402
+from absl import flags  # noqa: E402
+
+from style_transfer import cli, losses, masks, matting, transfer, vgg  # noqa: E402
+
+_CONTENT_SEG = cli.define_image("content_seg", "Colour-coded segmentation of --content.")
+_STYLE_SEG = cli.define_image("style_seg", "Colour-coded segmentation of --style.")
+_PHOTO_WEIGHT = flags.DEFINE_float(
+    "photo_weight", 1e4, "λ: weight of the photorealism term (Luan et al. 2017, Eq. 4), in "
+    "the paper's normalisation.", lower_bound=0.0)
+_MATTING_EPSILON = flags.DEFINE_float(
+    "matting_epsilon", matting.DEFAULT_EPSILON, "ε of the Matting Laplacian (Levin et al.).",
+    lower_bound=0.0)
+_MAP_TOLERANCE = flags.DEFINE_float(
+    "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance at which a colour counts "
+    "as a segmentation label's colour.", lower_bound=0.0)
+flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
+                         "--style: give one style photograph")
+flags.register_multi_flags_validator(
+    ["content_seg", "style_seg"], lambda v: (v["content_seg"] is None) == (v["style_seg"] is None),
+    "--content_seg and --style_seg: give both segmentations or neither")
+
+
+def segmented_style_targets(model, content_image, style_image, layers):
+    """One target per label of both segmentations (Eq. 3); the whole photo without them."""
+    if _CONTENT_SEG.value is None:
+        return [losses.style_target(model, style_image, layers)], {}
+    tolerance = _MAP_TOLERANCE.value
+    content_seg = masks.read_label_map(_CONTENT_SEG.value, *content_image.shape[:2], tolerance)
+    style_seg = masks.read_label_map(_STYLE_SEG.value, *style_image.shape[:2], tolerance)
+    pairs, content_only, style_only = masks.match_regions(content_seg, style_seg, tolerance)
+    if not pairs:
+        raise ValueError(f"--content_seg and --style_seg share no label colour (content: "
+                         f"{masks.palette_text(content_seg)}; style: "
+                         f"{masks.palette_text(style_seg)})")
+    labels = {"labels": [masks.hex_colour(content_seg.palette[c]) for c, _ in pairs],
+              "content_only": [masks.hex_colour(c) for c in content_only],
+              "style_only": [masks.hex_colour(c) for c in style_only]}
+    cli.say(f"labels: {', '.join(labels['labels'])}" + "".join(
+        f"; only in the {where} segmentation: {', '.join(labels[where + '_only'])}"
+        for where in ("content", "style") if labels[where + "_only"]), cli.QUIET.value)
+    return [losses.style_target(
+        model, style_image, layers,
+        style_masks=masks.layer_masks(style_seg.mask(s), layers),
+        output_masks=masks.layer_masks(content_seg.mask(c), layers)) for c, s in pairs], labels
+
+
+def main(argv):
+    del argv  # Unused.
+    start_time = time.time()
+    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l.
+    content_image, (style_image,) = cli.load_images()
+    weights, model = cli.feature_model(settings)
+    style_targets, labels = segmented_style_targets(model, content_image, style_image,
+                                                    settings.style_layers)
+
+    # The Matting Laplacian of the content, once (Levin et al. 2008).
+    laplacian = matting.matting_laplacian(content_image / 255.0, _MATTING_EPSILON.value)
+    content_size = sum(np.prod(vgg.feature_shape(model, layer, *content_image.shape[:2]))
+                       for layer in settings.content_layers)  # N_c M_c
+    photo_weight = _PHOTO_WEIGHT.value * content_size / 10.0  # λ' (see the docstring).
+
+    # Stage 1 without L_m, stage 2 with it, from stage 1's result (Sec. 4).
+    first = settings.iterations // 2
+    stages, image = [], cli.initial_image(content_image, [style_image])
+    for name, iterations, term in (
+            ("without photorealism", first, None),
+            ("with photorealism", settings.iterations - first,
+             matting.photorealism_term(laplacian, photo_weight))):
+        if iterations == 0:
+            continue
+        cli.say(f"stage {len(stages) + 1}: {iterations} iterations {name}", cli.QUIET.value)
+        stage_settings = dataclasses.replace(settings, iterations=iterations)
+        result = transfer.stylize(model, content_image, style_targets, image, stage_settings,
+                                  cli.progress(f"stage{len(stages) + 1}", iterations),
+                                  numpy_terms=term)
+        stages.append(cli.Stage.of(cli.SIZE.value, content_image, [style_image], result))
+        image = result.image
+        if result.interrupted:
+            break
+    return cli.finish(image, stages, weights, start_time,
+                      extra={"photo_weight_effective": photo_weight, **labels})
+
+
+def run():
+    """Entry point of the installed `photo_style` command."""
+    cli.run(main, required=["content", "style"])
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,79 @@
+"""The Matting Laplacian against a literal per-window construction, its theory, and L_m."""
+
+import numpy as np
+import pytest
+
+from style_transfer import matting
+
+
+def laplacian_reference(image, epsilon):
+    """Levin et al. 2008, Eq. 12, window by window, entry by entry."""
+    height, width, _ = image.shape
+    size = height * width
+    laplacian = np.zeros((size, size))
+    for cy in range(1, height - 1):
+        for cx in range(1, width - 1):
+            index = [(cy + dy) * width + cx + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+            colours = np.array([image[i // width, i % width] for i in index])
+            mean = colours.mean(axis=0)
+            covariance = (colours - mean).T @ (colours - mean) / 9
+            inverse = np.linalg.inv(covariance + epsilon / 9 * np.eye(3))
+            for a, i in enumerate(index):
+                for b, j in enumerate(index):
+                    laplacian[i, j] += (a == b) - (
+                        1 + (colours[a] - mean) @ inverse @ (colours[b] - mean)) / 9
+    return laplacian
+
+
+@pytest.mark.parametrize("epsilon", [1e-7, 1e-3])
+def test_matches_the_literal_construction(rng, epsilon):
+    image = rng.uniform(0, 1, (6, 7, 3))
+    image[:3, :3] = 0.5  # A flat patch: nearly singular covariances, where ε matters.
+    fast = matting.matting_laplacian(image, epsilon).toarray()
+    np.testing.assert_allclose(fast, laplacian_reference(image, epsilon), rtol=0, atol=1e-8)
+
+
+def test_theoretical_properties(rng):
+    image = rng.uniform(0, 1, (7, 8, 3))
+    laplacian = matting.matting_laplacian(image, 1e-5)
+    dense = laplacian.toarray()
+    np.testing.assert_allclose(dense, dense.T, atol=1e-10)  # Symmetric.
+    assert np.linalg.eigvalsh(dense).min() > -1e-9  # Positive semi-definite.
+    np.testing.assert_allclose(dense.sum(axis=1), 0, atol=1e-9)  # Rows sum to zero.
+    for channel in range(3):  # A constant image of each channel is in the null space,
+        constant = np.zeros((7, 8, 3))
+        constant[:, :, channel] = 0.7
+        assert matting.photorealism_loss(laplacian, constant)[0] == pytest.approx(0, abs=1e-12)
+    # and a locally affine function of the colours nearly is (exactly as ε -> 0).
+    affine = image @ np.array([[0.5, 0.1, 0], [0.2, 0.3, 0.1], [0, 0.4, 0.6]]) + 0.1
+    random = rng.uniform(0, 1, (7, 8, 3))
+    assert (matting.photorealism_loss(laplacian, affine)[0]
+            < 1e-3 * matting.photorealism_loss(laplacian, random)[0])
+    assert laplacian.nnz <= 25 * 7 * 8  # A 5x5 neighbourhood per pixel.
+
+
+def test_photorealism_loss_and_gradient(rng):
+    image = rng.uniform(0, 1, (5, 6, 3))
+    laplacian = matting.matting_laplacian(image)
+    output = rng.uniform(0, 1, (5, 6, 3))
+    loss, gradient = matting.photorealism_loss(laplacian, output)
+    dense = laplacian.toarray()
+    expected = sum(output[:, :, c].ravel() @ dense @ output[:, :, c].ravel() for c in range(3))
+    assert loss == pytest.approx(expected, rel=1e-12)
+    for index in [(0, 0, 0), (2, 3, 1), (4, 5, 2)]:
+        up, down = output.copy(), output.copy()
+        up[index] += 1e-6
+        down[index] -= 1e-6
+        numeric = (matting.photorealism_loss(laplacian, up)[0]
+                   - matting.photorealism_loss(laplacian, down)[0]) / 2e-6
+        assert gradient[index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
+    # On [0, 255] images, the term for optimize.lbfgs scales by λ and the chain rule.
+    term = matting.photorealism_term(laplacian, weight=3.0)
+    values, pixel_gradient = term(output * 255.0)
+    assert values["photo"] == pytest.approx(3.0 * loss)
+    np.testing.assert_allclose(pixel_gradient, 3.0 * gradient / 255.0)
+
+
+def test_too_small_image_is_refused():
+    with pytest.raises(ValueError, match="at least 3x3"):
+        matting.matting_laplacian(np.zeros((2, 5, 3)))
