@@ -11,7 +11,7 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench figures clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,13 @@ bench: install
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
 	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
 
+# Every figure of scripts/figures.py; FIGURE_SIZE and FIGURE_ITERATIONS trade time for quality.
+FIGURE_SIZE ?= 256
+FIGURE_ITERATIONS ?= 200
+figures: install
+	$(BIN)/python scripts/figures.py --size $(FIGURE_SIZE) --iterations $(FIGURE_ITERATIONS) \
+		--weights $(WEIGHTS) --output_dir figures
+
 clean:
-	rm -rf $(VENV) build *.egg-info outputs .pytest_cache
+	rm -rf $(VENV) build *.egg-info outputs figures .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
