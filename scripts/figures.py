@@ -23,21 +23,23 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
+from style_transfer import (cin, cli, color, grid, images, losses, masks,  # noqa: E402
+                            matting, transfer, vgg)
+
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
-
-from style_transfer import (cli, color, grid, images, losses, masks, matting,  # noqa: E402
-                            transfer, vgg)
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_PHOTO = ROOT.parent / "shared" / "data" / "photo"
 FIGURES = {}  # name -> (recipe, paper and figure)
-MISSING = {"doodle": "doodle_2_art (issue: patch_style and doodle_2_art)",
-           "cin_mix": "cin_train / cin_stylize (issue: conditional instance norm)"}
+MISSING = {"doodle": "doodle_2_art (issue: patch_style and doodle_2_art)"}
 
 _FIGURE = flags.DEFINE_list("figure", ["all"], "Figures to make (names, or all).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "figures", "Where grids and reports go.")
+_CIN_MODEL = flags.DEFINE_string("cin_model", None, "For cin_mix: a network trained with "
+                                 "cin_train.py on two or more styles.")
 
 
 def figure(name, paper):
@@ -200,6 +202,16 @@ def photo(run):
         [], "the photorealism term (no segmentation)"
 
 
+@figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)")
+def cin_mix(run):
+    network = keras.models.load_model(_CIN_MODEL.value)
+    photo = run.load(SAMPLES / "content" / "chelsea.jpg")
+    rows = cin.interpolation_rows(network, photo, 5)
+    labels = [f"{t:.2f}" for t in np.linspace(0.0, 1.0, 5)]
+    return rows, labels, [f"{s}->{s + 1}" for s in range(len(rows))], \
+        f"the next style's weight; network {pathlib.Path(_CIN_MODEL.value).name}"
+
+
 def main(argv):
     del argv  # Unused.
     names = list(FIGURES) + list(MISSING) if _FIGURE.value == ["all"] else _FIGURE.value
@@ -211,6 +223,10 @@ def main(argv):
         if name in MISSING:
             cli.say(f"{name}: skipped, its technique does not exist yet: {MISSING[name]}",
                     cli.QUIET.value)
+            continue
+        if name == "cin_mix" and not _CIN_MODEL.value:
+            cli.say("cin_mix: skipped, give --cin_model (a network trained with "
+                    "scripts/cin_train.py on two or more styles)", cli.QUIET.value)
             continue
         recipe, paper = FIGURES[name]
         run = Run(name)

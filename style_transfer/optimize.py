@@ -196,3 +196,20 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         interrupted=interrupted,
         seconds_per_evaluation=float(np.mean(evaluation_seconds[1:] or evaluation_seconds)),
         compile_seconds=evaluation_seconds[0])
+
+
+def descent_step(optimizer, loss_fn, variables):
+    """One step of a Keras optimizer on `loss_fn()` (for networks trained with fit).
+
+    Args:
+        optimizer: a `keras.optimizers.Optimizer`.
+        loss_fn: () -> scalar loss, evaluated under the tape.
+        variables: the variables to update.
+
+    Returns:
+        The loss before the step.
+    """
+    with tf.GradientTape() as tape:
+        loss = loss_fn()
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return loss

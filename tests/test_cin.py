@@ -1,0 +1,137 @@
+"""Conditional instance norm, the transformer network, training, saving, the scripts."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from style_transfer import cin, losses, transfer, vgg
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def instance_norm_reference(x, gamma, beta, epsilon=1e-5):
+    """Per image and channel over positions: γ (x - μ) / sqrt(σ² + ε) + β, as loops."""
+    out = np.empty_like(x)
+    for b in range(x.shape[0]):
+        for c in range(x.shape[3]):
+            plane = x[b, :, :, c]
+            out[b, :, :, c] = gamma[c] * (plane - plane.mean()) / np.sqrt(
+                plane.var() + epsilon) + beta[c]
+    return out
+
+
+@pytest.fixture
+def layer(rng):
+    layer = cin.ConditionalInstanceNormalization(3)
+    layer.build([(None, 5, 6, 4), (None, 3)])
+    layer.gamma.assign(rng.normal(1, 0.3, (3, 4)).astype(np.float32))
+    layer.beta.assign(rng.normal(0, 0.5, (3, 4)).astype(np.float32))
+    return layer
+
+
+def test_one_hot_equals_instance_norm_with_that_style(layer, rng):
+    x = rng.normal(2, 3, (2, 5, 6, 4)).astype(np.float32)
+    for style in range(3):
+        weights = np.eye(3, dtype=np.float32)[[style, style]]
+        out = keras.ops.convert_to_numpy(layer([x, weights]))
+        expected = instance_norm_reference(x, layer.gamma.numpy()[style],
+                                           layer.beta.numpy()[style])
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_mixing_is_linear_in_the_weights(layer, rng):
+    x = rng.normal(size=(1, 5, 6, 4)).astype(np.float32)
+    out = lambda w: keras.ops.convert_to_numpy(layer([x, np.array([w], np.float32)]))  # noqa
+    mixed = out([0.3, 0.0, 0.7])
+    np.testing.assert_allclose(mixed, 0.3 * out([1, 0, 0]) + 0.7 * out([0, 0, 1]), atol=1e-5)
+    assert cin.style_weights(3, {0: 3, 2: 1}) == [0.75, 0.0, 0.25]
+
+
+def tiny_trainer(styles, seed=0):
+    model = vgg.feature_model(["relu1_1", "relu2_1"], weights=vgg.Weights("random", seed=0))
+    grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).grams for s in styles]
+    settings = transfer.GatysSettings(
+        content_layers=["relu2_1"], style_layer_weights={"relu1_1": 0.5, "relu2_1": 0.5},
+        content_weight=1.0, style_weight=1e2, tv_weight=0.0, iterations=1)
+    network = cin.transformer_network(len(styles), base_filters=4, num_residual_blocks=1)
+    trainer = cin.StyleTrainer(network, model, grams, settings, seed=seed)
+    trainer.compile(optimizer=keras.optimizers.Adam(5e-2))
+    return trainer
+
+
+def test_a_tiny_network_learns_two_styles(rng):
+    red = np.clip(rng.normal([220, 30, 30], 20, (32, 32, 3)), 0, 255).astype(np.float32)
+    blue = np.clip(rng.normal([30, 30, 220], 20, (32, 32, 3)), 0, 255).astype(np.float32)
+    photos = rng.uniform(60, 200, (8, 32, 32, 3)).astype(np.float32)
+    trainer = tiny_trainer([red, blue])
+    data = tf.data.Dataset.from_tensor_slices(photos).batch(4, drop_remainder=True).repeat()
+    before = [float(trainer.batch_loss(photos[:4], s)) for s in (0, 1)]
+    trainer.fit(data, epochs=1, steps_per_epoch=60, verbose=0, shuffle=False)
+    after = [float(trainer.batch_loss(photos[:4], s)) for s in (0, 1)]
+    assert after[0] < 0.3 * before[0] and after[1] < 0.3 * before[1]
+    outputs = [keras.ops.convert_to_numpy(trainer.transformer(
+        [photos[:1], np.eye(2, dtype=np.float32)[[s]]]))[0] for s in (0, 1)]
+    assert outputs[0][..., 0].mean() > outputs[0][..., 2].mean()  # Style 0 is red,
+    assert outputs[1][..., 2].mean() > outputs[1][..., 0].mean()  # style 1 blue.
+
+
+def test_save_and_load_give_identical_outputs(tmp_path, rng):
+    network = cin.transformer_network(2, base_filters=4, num_residual_blocks=1)
+    photo = rng.uniform(0, 255, (1, 20, 24, 3)).astype(np.float32)
+    weights = np.array([[0.4, 0.6]], np.float32)
+    network.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(network([photo, weights])),
+                                  keras.ops.convert_to_numpy(loaded([photo, weights])))
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
+    (tmp_path / "photos").mkdir()
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 255, (40 + 4 * k, 50, 3), dtype=np.uint8)).save(
+            tmp_path / "photos" / f"p{k}.png")
+    for name, colour in (("a.png", (200, 40, 40)), ("b.png", (40, 40, 200))):
+        Image.fromarray(np.full((32, 32, 3), colour, np.uint8)).save(tmp_path / name)
+    train = ["--style", "a.png,b.png", "--content_dir", "photos", "--checkpoint_dir", "run",
+             "--image_size", "32", "--batch_size", "2", "--checkpoint_every", "2",
+             "--network_width", "4", "--weights", "random", "--quiet",
+             "--content_layers", "relu2_1", "--style_layers", "relu1_1,relu2_1"]
+    assert run("cin_train.py", *train, "--steps", "4", cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 4
+    done = run("cin_train.py", *train, "--steps", "6", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["steps"] == 6 and len(report["loss_history"]) == 6  # Resumed at 4.
+
+    done = run("cin_stylize.py", "--model", "run/model.keras", "--content", "photos/p0.png",
+               "--style_mix", "0:1,1:3", "--interpolation_grid", "grid.png",
+               "--output", "out.png", "--size", "30", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(tmp_path / "out.png").size == (30, 24)  # Any size: 30x24 is not /4.
+    assert json.loads((tmp_path / "out.json").read_text())["style_weights"] == [0.25, 0.75]
+    assert (tmp_path / "grid.png").is_file()
+    done = run("figures.py", "--figure", "cin_mix", "--cin_model", "run/model.keras",
+               "--size", "32", "--weights", "random", "--output_dir", "figs", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    layout = json.loads((tmp_path / "figs" / "cin_mix.json").read_text())
+    assert (layout["rows"], layout["columns"]) == (1, 5)  # Two styles: one row of 5 steps.
+    for args, expected in ((["--style_index", "2"], "--style_index 2: the network has "
+                                                     "styles 0 to 1"),
+                           (["--style_mix", "0-1"], "--style_mix 0-1: write index:weight")):
+        done = run("cin_stylize.py", "--model", "run/model.keras", "--content",
+                   "photos/p0.png", "--output", "bad.png", *args, cwd=tmp_path)
+        assert done.returncode == 2 and done.stderr.strip() == f"error: {expected}" or (
+            expected in done.stderr and len(done.stderr.strip().splitlines()) == 1)
+        assert not (tmp_path / "bad.png").exists()
