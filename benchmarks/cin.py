@@ -13,7 +13,6 @@ Usage:
     python benchmarks/cin.py --output benchmarks/results/cin.json
 """
 
-import json
 import pathlib
 import sys
 import time
@@ -21,6 +20,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from style_transfer import cin, losses, transfer, vgg  # noqa: E402  (first: quiets TF)
+from benchmarks.common import write_results  # noqa: E402
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -70,11 +70,7 @@ def main(argv):
                   flush=True)
             results["stylize"].append({"size": size, "network_width": width,
                                        "images_per_second": per_second})
-    if _OUTPUT.value:
-        path = pathlib.Path(_OUTPUT.value)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1))
-        print(f"wrote {path}")
+    write_results(_OUTPUT.value, results)
 
 
 if __name__ == "__main__":

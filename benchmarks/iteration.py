@@ -19,7 +19,6 @@ Usage:
     python benchmarks/iteration.py --sizes 256,512 --output benchmarks/results/iteration.json
 """
 
-import json
 import pathlib
 import sys
 import time
@@ -28,7 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import image_paths  # noqa: E402
+from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import images, losses, optimize, vgg  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -201,12 +200,7 @@ def main(argv):
     if _BASELINE_STEPS.value:
         results["baseline"] = baseline_race(weights, _BASELINE_SIZE.value,
                                             _BASELINE_STEPS.value)
-    if _OUTPUT.value:
-        path = pathlib.Path(_OUTPUT.value)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(results, indent=1).encode()
-        images.write_atomically(path, lambda f: f.write(text))
-        print(f"wrote {path}")
+    write_results(_OUTPUT.value, results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Usage:
     python benchmarks/masks.py --sizes 256,512 --output benchmarks/results/masks.json
 """
 
-import json
 import pathlib
 import sys
 
@@ -21,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import image_paths  # noqa: E402
+from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import images, losses, masks, memory, optimize, vgg  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -99,12 +98,8 @@ def main(argv):
                   f"({row['iteration_ratio']:.2f}x), evaluation memory "
                   f"{row['evaluation_memory_mb']:.0f} MB above resident", flush=True)
         results.append({"size": size, "shape": list(content.shape[:2]), **rows})
-    if _OUTPUT.value:
-        path = pathlib.Path(_OUTPUT.value)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"weights": "random", "content": content_path.name,
-                                    "style": style_path.name, "sizes": results}, indent=1))
-        print(f"wrote {path}")
+    write_results(_OUTPUT.value, {"weights": "random", "content": content_path.name,
+                                  "style": style_path.name, "sizes": results})
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Usage:
     python benchmarks/matting.py --output benchmarks/results/matting.json
 """
 
-import json
 import pathlib
 import sys
 import time
@@ -21,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import image_paths  # noqa: E402
+from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import images, losses, matting, memory, transfer, vgg  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -84,11 +83,7 @@ def main(argv):
     results = {"builds": [build_figures(photo, side) for side in (256, 512)],
                "iterations_512": iteration_figures(images.load(content_path, max_size=512),
                                                    images.load(style_path, max_size=512))}
-    if _OUTPUT.value:
-        path = pathlib.Path(_OUTPUT.value)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=1))
-        print(f"wrote {path}")
+    write_results(_OUTPUT.value, results)
 
 
 if __name__ == "__main__":

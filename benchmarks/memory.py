@@ -20,7 +20,7 @@ from absl import app, flags
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.common import image_paths  # noqa: E402
+from benchmarks.common import image_paths, write_results  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["256", "512", "1024"], "Output sizes to run.")
 _ITERATIONS = flags.DEFINE_integer("iterations", 5, "L-BFGS iterations per run.")
@@ -63,11 +63,7 @@ def main(argv):
         largest = max(int(size) for size in _SIZES.value)
         coarse = ",".join(str(largest // d) for d in (4, 2, 1))
         rows.append(run(folder, largest, scales=coarse))
-    if _OUTPUT.value:
-        path = pathlib.Path(_OUTPUT.value)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"weights": _WEIGHTS.value, "runs": rows}, indent=1))
-        print(f"wrote {path}")
+    write_results(_OUTPUT.value, {"weights": _WEIGHTS.value, "runs": rows})
 
 
 if __name__ == "__main__":

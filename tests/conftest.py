@@ -1,6 +1,5 @@
 """Shared test fixtures: tiny images, random-weight VGG19, a legacy-format weights file."""
 
-import os
 
 import h5py
 import numpy as np
