@@ -195,9 +195,9 @@ def photo(run):
     gatys = run.cell("gatys", content, run.targets(style), content, run.settings())
     laplacian = matting.matting_laplacian(content / 255.0)
     content_size = np.prod(vgg.feature_shape(run.model, "relu4_2", *content.shape[:2]))
+    weight = matting.photorealism_weight(1e4, content_size)  # The paper's λ = 10⁴.
     photoreal = run.cell("photo_style", content, run.targets(style), gatys, run.settings(),
-                         numpy_terms=matting.photorealism_term(laplacian,
-                                                               1e4 * content_size / 10))
+                         numpy_terms=matting.photorealism_term(laplacian, weight))
     return [[content, style, gatys, photoreal]], ["content", "style", "Gatys", "photo_style"], \
         [], "the photorealism term (no segmentation)"
 

@@ -17,10 +17,9 @@ colours and tones may come from the style photograph. Two additions to Gatys et 
     L = α L_content + β Σ_k L_style,k + λ' L_m
 
 Procedure (Sec. 4): half of --iterations without L_m, from the content image, then the
-rest with it, from that result. Luan et al.'s λ = 10⁴ balances L_m against a content
-term that is a mean over the N_c M_c content features, weighted 5 (their code follows
-jcjohnson/neural-style); ours is Gatys' ½ sum, N_c M_c / 2 times larger, so here
-λ' = λ · N_c M_c / 10 with λ = --photo_weight, which keeps the paper's balance at α = 1.
+rest with it, from that result. --photo_weight is λ in the paper's normalisation (10⁴);
+L_m is weighted λ' = λ · N_c M_c / 10 here, which keeps the paper's balance against
+this suite's content loss (see `matting.photorealism_weight`).
 
 Example:
     python scripts/photo_style.py --content in.jpg --style tar.jpg \
@@ -48,9 +47,7 @@ _PHOTO_WEIGHT = flags.DEFINE_float(
 _MATTING_EPSILON = flags.DEFINE_float(
     "matting_epsilon", matting.DEFAULT_EPSILON, "ε of the Matting Laplacian (Levin et al.).",
     lower_bound=0.0)
-_MAP_TOLERANCE = flags.DEFINE_float(
-    "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance at which a colour counts "
-    "as a segmentation label's colour.", lower_bound=0.0)
+_MAP_TOLERANCE = cli.define_map_tolerance()
 flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
                          "--style: give one style photograph")
 flags.register_multi_flags_validator(
@@ -65,21 +62,15 @@ def segmented_style_targets(model, content_image, style_image, layers):
     tolerance = _MAP_TOLERANCE.value
     content_seg = masks.read_label_map(_CONTENT_SEG.value, *content_image.shape[:2], tolerance)
     style_seg = masks.read_label_map(_STYLE_SEG.value, *style_image.shape[:2], tolerance)
-    pairs, content_only, style_only = masks.match_regions(content_seg, style_seg, tolerance)
-    if not pairs:
-        raise ValueError(f"--content_seg and --style_seg share no label colour (content: "
-                         f"{masks.palette_text(content_seg)}; style: "
-                         f"{masks.palette_text(style_seg)})")
-    labels = {"labels": [masks.hex_colour(content_seg.palette[c]) for c, _ in pairs],
-              "content_only": [masks.hex_colour(c) for c in content_only],
-              "style_only": [masks.hex_colour(c) for c in style_only]}
+    pairs, summary = masks.pair_maps(content_seg, style_seg, tolerance,
+                                     ("--content_seg", "--style_seg"))
+    labels = {"labels": summary["regions"], "content_only": summary["content_only"],
+              "style_only": summary["style_only"]}
     cli.say(f"labels: {', '.join(labels['labels'])}" + "".join(
         f"; only in the {where} segmentation: {', '.join(labels[where + '_only'])}"
         for where in ("content", "style") if labels[where + "_only"]), cli.QUIET.value)
-    return [losses.style_target(
-        model, style_image, layers,
-        style_masks=masks.layer_masks(style_seg.mask(s), layers),
-        output_masks=masks.layer_masks(content_seg.mask(c), layers)) for c, s in pairs], labels
+    return losses.region_style_targets(model, style_image, content_seg, style_seg, pairs,
+                                       layers), labels
 
 
 def main(argv):
@@ -95,7 +86,7 @@ def main(argv):
     laplacian = matting.matting_laplacian(content_image / 255.0, _MATTING_EPSILON.value)
     content_size = sum(np.prod(vgg.feature_shape(model, layer, *content_image.shape[:2]))
                        for layer in settings.content_layers)  # N_c M_c
-    photo_weight = _PHOTO_WEIGHT.value * content_size / 10.0  # λ' (see the docstring).
+    photo_weight = matting.photorealism_weight(_PHOTO_WEIGHT.value, content_size)  # λ
 
     # Stage 1 without L_m, stage 2 with it, from stage 1's result (Sec. 4).
     first = settings.iterations // 2

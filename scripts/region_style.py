@@ -34,9 +34,7 @@ from style_transfer import cli, losses, masks  # noqa: E402
 
 _CONTENT_MAP = cli.define_image("content_map", "Colour-coded map of the content image.")
 _STYLE_MAP = cli.define_image("style_map", "Colour-coded map of the style image.")
-_MAP_TOLERANCE = flags.DEFINE_float(
-    "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance (0-255 units) at which "
-    "a pixel or a colour of the other map counts as a region's colour.", lower_bound=0.0)
+_MAP_TOLERANCE = cli.define_map_tolerance()
 flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
                          "--style: give one style image (its map says where each style is)")
 
@@ -51,31 +49,20 @@ def main(argv):
     # The regions: colours of each map, paired by colour.
     content_map = masks.read_label_map(_CONTENT_MAP.value, *content_image.shape[:2], tolerance)
     style_map = masks.read_label_map(_STYLE_MAP.value, *style_image.shape[:2], tolerance)
-    pairs, content_only, style_only = masks.match_regions(content_map, style_map, tolerance)
-    if not pairs:
-        raise ValueError(
-            f"--content_map and --style_map share no colour (content: "
-            f"{masks.palette_text(content_map)}; style: {masks.palette_text(style_map)}); "
-            f"paint matching regions in the same colour")
+    pairs, summary = masks.pair_maps(content_map, style_map, tolerance,
+                                     ("--content_map", "--style_map"))
     cli.say(f"regions: {masks.palette_text(content_map, [c for c, _ in pairs])}", cli.QUIET.value)
-    for where, colours in (("content", content_only), ("style", style_only)):
-        if colours:
+    for where in ("content", "style"):
+        if summary[f"{where}_only"]:
             cli.say(f"only in the {where} map, left to the content loss: "
-                    f"{', '.join(masks.hex_colour(c) for c in colours)}", cli.QUIET.value)
+                    f"{', '.join(summary[where + '_only'])}", cli.QUIET.value)
     weights, model = cli.feature_model(settings)
 
     # One target per shared colour k: Â_k^l inside style region k, Ĝ_k^l inside content k.
-    style_targets = [
-        losses.style_target(
-            model, style_image, settings.style_layers,
-            style_masks=masks.layer_masks(style_map.mask(s), settings.style_layers),
-            output_masks=masks.layer_masks(content_map.mask(c), settings.style_layers))
-        for c, s in pairs]
+    style_targets = losses.region_style_targets(model, style_image, content_map, style_map,
+                                                pairs, settings.style_layers)
     return cli.optimize_and_finish(model, content_image, [style_image], style_targets,
-                                   settings, weights, start_time, extra={
-        "regions": [masks.hex_colour(content_map.palette[c]) for c, _ in pairs],
-        "content_only": [masks.hex_colour(c) for c in content_only],
-        "style_only": [masks.hex_colour(c) for c in style_only]})
+                                   settings, weights, start_time, extra=summary)
 
 
 def run():

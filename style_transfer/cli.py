@@ -22,7 +22,7 @@ import time
 from absl import app, flags
 
 import style_transfer
-from style_transfer import color, images, transfer, vgg
+from style_transfer import color, images, masks, transfer, vgg
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -55,6 +55,14 @@ def define_image(name, help_text):
     flag = flags.DEFINE_string(name, None, help_text)
     flags.register_validator(name, lambda path: _input_image_exists(path, name))
     return flag
+
+
+def define_map_tolerance():
+    """--map_tolerance, for the scripts that read colour-coded maps."""
+    return flags.DEFINE_float(
+        "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance (0-255 units) at "
+        "which a pixel or a colour of the other map counts as a region's colour.",
+        lower_bound=0.0)
 
 
 def define_image_list(name, help_text, one_per_style=False):

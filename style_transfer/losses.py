@@ -193,6 +193,23 @@ def masked_style_targets(model, style_images, output_masks, style_layers):
             for style, mask in zip(style_images, output_masks)]
 
 
+def region_style_targets(model, style_image, content_map, style_map, pairs, style_layers):
+    """One `StyleTarget` per pair of map regions: Â_k^l measured inside style region k,
+    pulled on inside content region k (Gatys et al. 2017, Sec. 4; Luan et al. 2017, Eq. 3).
+
+    Args:
+        model: feature model.
+        style_image: (H_s, W_s, 3), the size of `style_map`.
+        content_map, style_map: `masks.LabelMap`s at the output's and the style's size.
+        pairs: [(content index, style index)] from `masks.pair_maps`.
+        style_layers: layers of the style loss.
+    """
+    return [style_target(model, style_image, style_layers,
+                         style_masks=masks.layer_masks(style_map.mask(s), style_layers),
+                         output_masks=masks.layer_masks(content_map.mask(c), style_layers))
+            for c, s in pairs]
+
+
 def gatys_loss(features, image, content_features, style_targets, *, content_weight,
                style_weight, tv_weight, style_layer_weights):
     """Total loss L = α L_content + β L_style + λ_tv L_tv (Gatys et al. 2016, Eq. 7).

@@ -149,6 +149,33 @@ def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
     return LabelMap(palette, labels.reshape(height, width))
 
 
+def pair_maps(content_map, style_map, tolerance, flag_names):
+    """Pairs two maps' regions by colour, or refuses when they share none.
+
+    Args:
+        content_map, style_map: `LabelMap`s.
+        tolerance: RGB distance within which colours match.
+        flag_names: the two flags that named the maps, for the error message.
+
+    Returns:
+        (pairs, summary): pairs as `match_regions`; summary has the hex colours of the
+        paired regions ("regions") and of those in one map only ("content_only",
+        "style_only"), for the run report.
+
+    Raises:
+        ValueError: no colour is in both maps.
+    """
+    pairs, content_only, style_only = match_regions(content_map, style_map, tolerance)
+    if not pairs:
+        raise ValueError(
+            f"{flag_names[0]} and {flag_names[1]} share no colour (content: "
+            f"{palette_text(content_map)}; style: {palette_text(style_map)}); paint "
+            f"matching regions in the same colour")
+    return pairs, {"regions": [hex_colour(content_map.palette[c]) for c, _ in pairs],
+                   "content_only": [hex_colour(c) for c in content_only],
+                   "style_only": [hex_colour(c) for c in style_only]}
+
+
 def match_regions(content_map, style_map, tolerance=DEFAULT_TOLERANCE):
     """Pairs the regions of two maps by colour.
 
