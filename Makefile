@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
 	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
+	$(BIN)/python benchmarks/patches.py --output benchmarks/results/patches.json
 	$(BIN)/python benchmarks/cin.py --output benchmarks/results/cin.json
 
 # Every figure of scripts/figures.py; FIGURE_SIZE and FIGURE_ITERATIONS trade time for quality.

@@ -4,8 +4,8 @@ Provenance (see samples/README.md):
 - content/chelsea.jpg, content/astronaut.jpg and style/hubble_deep_field.jpg are
   scikit-image's bundled sample images (CC0 and NASA public domain), resized.
 - style/swirls.jpg is drawn here: brush strokes that follow a field of vortices, in a
-  night-sky palette; masks/ are drawn here too (halves, fades, colour-coded maps). They
-  are this project's own work, dedicated to the public domain (CC0).
+  night-sky palette; masks/ are drawn here too (halves, fades, colour-coded maps, a
+  doodle). They are this project's own work, dedicated to the public domain (CC0).
 
 Usage (needs `pip install scikit-image` for the first three):
     python samples/make_samples.py
@@ -85,9 +85,20 @@ def masks_and_maps():
             HERE / name)
 
 
+def doodle(width=256, height=192):
+    """A doodle for doodle_2_art in the colours of swirls_map.png: blue sky, red
+    vortex cores (our own work, CC0). Drawn without anti-aliasing: exact colours."""
+    canvas = Image.new("RGB", (width, height), (0, 0, 255))
+    draw = ImageDraw.Draw(canvas)
+    for x, y, radius in ((60, 60, 28), (170, 45, 20), (200, 130, 34), (90, 145, 16)):
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(255, 0, 0))
+    canvas.save(HERE / "masks" / "doodle.png")
+
+
 def main():
     save_resized(swirls(), HERE / "style" / "swirls.jpg")
     masks_and_maps()
+    doodle()
     from skimage import data  # Only needed to refresh the three bundled photographs.
     save_resized(data.chelsea(), HERE / "content" / "chelsea.jpg")
     save_resized(data.astronaut(), HERE / "content" / "astronaut.jpg")

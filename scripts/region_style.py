@@ -28,15 +28,12 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from absl import flags  # noqa: E402
-
 from style_transfer import cli, losses, masks  # noqa: E402
 
 _CONTENT_MAP = cli.define_image("content_map", "Colour-coded map of the content image.")
 _STYLE_MAP = cli.define_image("style_map", "Colour-coded map of the style image.")
 _MAP_TOLERANCE = cli.define_map_tolerance()
-flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
-                         "--style: give one style image (its map says where each style is)")
+cli.define_one_style()
 
 
 def main(argv):

@@ -22,7 +22,7 @@ import time
 from absl import app, flags
 
 import style_transfer
-from style_transfer import color, images, masks, transfer, vgg
+from style_transfer import color, images, masks, patches, transfer, vgg
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -63,6 +63,52 @@ def define_map_tolerance():
         "map_tolerance", masks.DEFAULT_TOLERANCE, "Largest RGB distance (0-255 units) at "
         "which a pixel or a colour of the other map counts as a region's colour.",
         lower_bound=0.0)
+
+
+def define_one_style():
+    """--style takes one image: its map says where each style is."""
+    flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
+                             "--style: give one style image (its map says where each "
+                             "style is)")
+
+
+def define_patch_flags(default_loss, content_map_help):
+    """The flags of the patch methods (patch_style, doodle_2_art); read them with
+    `patch_settings`."""
+    define_one_style()
+    define_image("content_map", content_map_help)
+    define_image("style_map", "Colour-coded map of the style image.")
+    define_map_tolerance()
+    flags.DEFINE_enum("patch_loss", default_loss, list(patches.PATCH_LOSSES),
+                      "gram: Gram matrices of each region's sub-image; mrf: nearest-"
+                      "neighbour patches (Li & Wand 2016) with semantic channels "
+                      "(Champandard 2016).")
+    flags.DEFINE_float("semantic_weight", patches.SEMANTIC_WEIGHT,
+                       "ω: weight of the map channels in MRF matching, relative to a "
+                       "typical feature vector's norm (Champandard 2016, Sec. 3).",
+                       lower_bound=0.0)
+    flags.DEFINE_integer("patch_size", patches.PATCH_SIZE, "k: MRF patch size in feature "
+                         "positions (Li & Wand 2016: 3).", lower_bound=1)
+    flags.DEFINE_integer("patch_stride", patches.PATCH_STRIDE, "d: step between MRF patches "
+                         "on both images (CNNMRF's code: 2; 1 is 16x more matching work).",
+                         lower_bound=1)
+
+
+def patch_settings(with_content=True):
+    """The patch flags (`define_patch_flags`) as `patches.PatchSettings`, and the shared
+    ones as `transfer.GatysSettings` with the patch loss's own defaults.
+
+    For mrf the defaults are Li & Wand's layers and β = 1, which gives CNNMRF's balance
+    (content 2e1 on a mean, MRF 1e-4 on a sum) in our normalisation; for gram, Gatys'.
+    Without content (doodles) there are no content layers.
+    """
+    settings = patches.PatchSettings(
+        loss=flags.FLAGS.patch_loss, semantic_weight=flags.FLAGS.semantic_weight,
+        size=flags.FLAGS.patch_size, stride=flags.FLAGS.patch_stride)
+    mrf = settings.loss == "mrf"
+    return settings, gatys_settings(content_layers=None if with_content else [],
+                                    style_layers=patches.MRF_LAYERS if mrf else None,
+                                    style_weight=1.0 if mrf else None)
 
 
 def define_image_list(name, help_text, one_per_style=False):
@@ -225,12 +271,21 @@ def _flag_error_line(error):
     return ours.group(1) if ours else text.replace("flag --", "--", 1)
 
 
-def gatys_settings():
-    """The shared flags of Eq. 7 as a `transfer.GatysSettings`."""
+def gatys_settings(content_layers=None, style_layers=None, style_weight=None):
+    """The shared flags of Eq. 7 as a `transfer.GatysSettings`.
+
+    A script passes its method's own published defaults (e.g. the MRF layers) for the
+    flags the user did not give; given flags always win.
+    """
+    def given_or(flag, default):
+        return flag.value if default is None or flags.FLAGS[flag.name].present else default
+
     return transfer.GatysSettings(
-        content_layers=[vgg.canonical_layer_name(name) for name in CONTENT_LAYERS.value],
-        style_layer_weights=style_layer_weights(STYLE_LAYERS.value, STYLE_LAYER_WEIGHTS.value),
-        content_weight=CONTENT_WEIGHT.value, style_weight=STYLE_WEIGHT.value,
+        content_layers=[vgg.canonical_layer_name(name)
+                        for name in given_or(CONTENT_LAYERS, content_layers)],
+        style_layer_weights=style_layer_weights(given_or(STYLE_LAYERS, style_layers),
+                                                STYLE_LAYER_WEIGHTS.value),
+        content_weight=CONTENT_WEIGHT.value, style_weight=given_or(STYLE_WEIGHT, style_weight),
         tv_weight=TV_WEIGHT.value, iterations=ITERATIONS.value)
 
 
@@ -269,6 +324,58 @@ def optimize_and_finish(model, content_image, style_images, style_targets, setti
                               initial_image(content_image, style_images), settings, progress())
     stage = Stage.of(SIZE.value, content_image, style_images, result)
     return finish(result.image, [stage], weights, start_time, extra)
+
+
+def patch_stages(model, settings, patch_settings, canvas_original, style_original,
+                 with_content):
+    """Patch style transfer at each of --size or --scales, coarse to fine.
+
+    At each size the maps are read afresh at the image sizes (nearest neighbour), their
+    regions paired by colour (every --content_map colour must be in --style_map), and
+    the optimisation starts from the coarser result, upsampled (or from --init).
+
+    Args:
+        model: feature model covering the content and style layers.
+        settings: `transfer.GatysSettings`; patch_settings: `patches.PatchSettings`.
+        canvas_original: (H, W, 3) the content image, or the doodle itself: it fixes the
+            output's shape, and --init content starts from it.
+        style_original: (H_s, W_s, 3).
+        with_content: whether `canvas_original` is a content image to keep (else a
+            doodle: no content term).
+
+    Returns:
+        (stages, image, summary): `Stage`s, the final image, and the paired colours and
+        style settings for the report.
+    """
+    stages, image = [], None
+    sizes = output_sizes(SIZE.value, SCALES.value)
+    for size in sizes:
+        canvas = images.resize_longest_side(canvas_original, size)  # (H, W, 3)
+        style_image = images.resize_longest_side(style_original,
+                                                 round(size * STYLE_SCALE.value))
+        tolerance = flags.FLAGS.map_tolerance
+        content_map = masks.read_label_map(flags.FLAGS.content_map, *canvas.shape[:2],
+                                           tolerance)
+        style_map = masks.read_label_map(flags.FLAGS.style_map, *style_image.shape[:2],
+                                         tolerance)
+        pairs, summary = masks.pair_maps(content_map, style_map, tolerance,
+                                         ("--content_map", "--style_map"), require_all=True)
+        if image is None:
+            say(f"regions: {masks.palette_text(content_map, [c for c, _ in pairs])}",
+                QUIET.value)
+            init_image = initial_image(canvas, [style_image])
+        else:  # Start from the coarser result, upsampled (as Champandard's phases).
+            init_image = images.resize(image, *canvas.shape[:2])
+        result = transfer.stylize_by_patches(
+            model, canvas if with_content else None, style_image, content_map, style_map,
+            pairs, init_image, settings, patch_settings,
+            progress(stage=f"{size}px" if len(sizes) > 1 else None))
+        stages.append(Stage.of(size, canvas, [style_image], result))
+        image = result.image
+        if result.interrupted:
+            break
+    return stages, image, {**summary, "style_layers": settings.style_layers,
+                           "style_weight": settings.style_weight}
 
 
 def finish(image, stages, weights, start_time, extra=None):

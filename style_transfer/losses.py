@@ -128,6 +128,13 @@ class StyleTarget:
     masks: dict | None = None
     weight: float = 1.0
 
+    def loss(self, features, image, style_layer_weights):
+        """Σ_l w_l E_l (Eq. 5) of this target, from the output's features."""
+        del image  # Gram targets read the features only.
+        return sum(style_layer_weights[layer] * masked_style_loss(
+            gram, features[layer], None if self.masks is None else self.masks[layer])
+            for layer, gram in self.grams.items())
+
 
 def features_of(model, image):
     """Runs the feature model on one RGB image (H, W, 3) in [0, 255]: layer -> (H, W, C)."""
@@ -224,7 +231,8 @@ def gatys_loss(features, image, content_features, style_targets, *, content_weig
         features: layer -> (H_l, W_l, C_l) activations of `image`.
         image: (H, W, 3) the image being optimised, RGB in [0, 255].
         content_features: layer -> P^l, from `content_targets`.
-        style_targets: list of `StyleTarget`.
+        style_targets: list of `StyleTarget`, or of any target with the same `weight`
+            and `loss(features, image, style_layer_weights)` (`patches.py`).
         content_weight: α.
         style_weight: β.
         tv_weight: weight of the total variation prior (0 turns it off).
@@ -235,12 +243,8 @@ def gatys_loss(features, image, content_features, style_targets, *, content_weig
     """
     content = sum(content_loss(target, features[layer])
                   for layer, target in content_features.items())
-    style = sum(
-        target.weight * sum(
-            style_layer_weights[layer] * masked_style_loss(
-                gram, features[layer], None if target.masks is None else target.masks[layer])
-            for layer, gram in target.grams.items())
-        for target in style_targets)
+    style = sum(target.weight * target.loss(features, image, style_layer_weights)
+                for target in style_targets)
     terms = {"content": content_weight * content,
              "style": style_weight * style,
              "tv": tv_weight * total_variation_loss(image)}

@@ -125,37 +125,45 @@ def palette_text(label_map, indices=None):
 def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
     """Reads a colour-coded map at (height, width) (nearest-neighbour, so no new colours).
 
+    The palette is read from the map at its own size, so it does not depend on the size
+    asked for (a small size samples few pixels, and a blend could pass for a region).
+
     Raises:
         ValueError: the file is unreadable, or no colour covers enough pixels.
     """
-    pixels = np.round(images.resize(images.load(path), height, width, nearest=True))
-    flat = pixels.reshape(-1, 3).astype(np.int64)
-    colours, counts = np.unique(flat, axis=0, return_counts=True)
+    original = images.load(path)
+    codes = np.round(original).astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
+    unique_codes, counts = np.unique(codes, return_counts=True)
+    colours = np.stack([unique_codes >> 16, (unique_codes >> 8) & 255, unique_codes & 255], -1)
     # A region's colour covers a share of the map exactly (blends and noise are spread
     # over many rare values); of several such colours within the tolerance of each
     # other (JPEG shifts a flat colour by a few units), the most common one stands.
     palette = []
-    for index in np.argsort(-counts):
-        if counts[index] < MIN_REGION_SHARE * len(flat):
+    for index in np.argsort(-counts, kind="stable"):
+        if counts[index] < MIN_REGION_SHARE * codes.size:
             break
         if all(np.linalg.norm(colours[index] - np.array(c)) > tolerance for c in palette):
             palette.append(tuple(int(v) for v in colours[index]))
     if not palette:
         raise ValueError(f"{path}: no colour covers {MIN_REGION_SHARE:.1%} of the map; "
                          f"paint regions with flat colours")
+    pixels = np.round(images.resize(original, height, width, nearest=True))
+    flat = pixels.reshape(-1, 3).astype(np.int64)
     distances = np.linalg.norm(flat[:, None, :] - np.array(palette)[None], axis=2)
     labels = np.argmin(distances, axis=1)
     labels[distances[np.arange(len(flat)), labels] > tolerance] = -1
     return LabelMap(palette, labels.reshape(height, width))
 
 
-def pair_maps(content_map, style_map, tolerance, flag_names):
+def pair_maps(content_map, style_map, tolerance, flag_names, require_all=False):
     """Pairs two maps' regions by colour, or refuses when they share none.
 
     Args:
         content_map, style_map: `LabelMap`s.
         tolerance: RGB distance within which colours match.
         flag_names: the two flags that named the maps, for the error message.
+        require_all: refuse also when a content colour is missing from the style map
+            (for methods where every output region needs its style, as a doodle's).
 
     Returns:
         (pairs, summary): pairs as `match_regions`; summary has the hex colours of the
@@ -163,9 +171,17 @@ def pair_maps(content_map, style_map, tolerance, flag_names):
         "style_only"), for the run report.
 
     Raises:
-        ValueError: no colour is in both maps.
+        ValueError: no colour is in both maps, or (`require_all`) some content colours
+            are not in the style map: the message names them.
     """
     pairs, content_only, style_only = match_regions(content_map, style_map, tolerance)
+    if require_all and content_only:
+        missing = [content_map.palette.index(rgb) for rgb in content_only]
+        raise ValueError(
+            f"{flag_names[0]} has colours that {flag_names[1]} lacks: "
+            f"{palette_text(content_map, missing)} (the style map has "
+            f"{palette_text(style_map)}); repaint them in the style map's colours or "
+            f"raise --map_tolerance")
     if not pairs:
         raise ValueError(
             f"{flag_names[0]} and {flag_names[1]} share no colour (content: "

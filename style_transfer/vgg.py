@@ -237,3 +237,13 @@ def feature_model(layers, pooling="avg", weights=Weights("random")):
         if keras_layer.name in wanted:
             outputs[wanted[keras_layer.name]] = x
     return keras.Model(inputs, outputs, name=f"vgg19_to_{wanted[_ORDER[deepest]]}")
+
+
+def sub_model(model, layers):
+    """The part of a `feature_model` that computes only `layers` (weights shared).
+
+    Stops at the deepest of `layers`, so a pass for shallow layers costs no deeper work.
+    """
+    names = [canonical_layer_name(name) for name in layers]
+    return keras.Model(model.inputs, {name: model.output[name] for name in names},
+                       name=f"{model.name}_{'_'.join(names)}")

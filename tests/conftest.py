@@ -2,8 +2,10 @@
 
 
 import h5py
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from style_transfer import vgg
 
@@ -72,3 +74,41 @@ def no_network(monkeypatch, tmp_path):
     monkeypatch.setattr(vgg, "weights_search_dirs", lambda: [tmp_path / "vgg_weights"])
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def as_numpy(tensor):
+    return keras.ops.convert_to_numpy(tensor)
+
+
+def central_difference(function, x, indices, step):
+    """Numerical d function / d x at `indices`, by central differences."""
+    gradient = []
+    for index in indices:
+        up, down = x.copy(), x.copy()
+        up[index] += step
+        down[index] -= step
+        gradient.append((function(up) - function(down)) / (2 * step))
+    return np.array(gradient)
+
+
+def tape_gradient(function, x):
+    """d function / d x by TensorFlow's tape."""
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        value = function(tensor)
+    return tape.gradient(value, tensor).numpy()
+
+
+@pytest.fixture
+def float64_model():
+    """A random-weight VGG19 to relu2_1 computing in float64, for gradient checks."""
+    previous_policy, previous_floatx = keras.config.dtype_policy(), keras.config.floatx()
+    keras.config.set_floatx("float64")  # For the Input layer,
+    keras.config.set_dtype_policy("float64")  # and for every other layer.
+    try:
+        yield vgg.feature_model(["relu1_1", "relu1_2", "relu2_1"],
+                                weights=vgg.Weights("random", seed=1))
+    finally:
+        keras.config.set_floatx(previous_floatx)
+        keras.config.set_dtype_policy(previous_policy)

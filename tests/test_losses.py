@@ -1,11 +1,10 @@
 """Each loss against a literal loop reference of its paper's equation, plus gradients."""
 
-import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from style_transfer import losses, vgg
+from conftest import as_numpy, central_difference, tape_gradient
+from style_transfer import losses
 
 
 def gram_reference(features):
@@ -53,10 +52,6 @@ def tv_reference(image):
     return total
 
 
-def as_numpy(tensor):
-    return keras.ops.convert_to_numpy(tensor)
-
-
 def test_gram_matrix_matches_loop_reference(rng):
     features = rng.normal(size=(5, 7, 3))
     np.testing.assert_allclose(as_numpy(losses.gram_matrix(features)),
@@ -99,24 +94,6 @@ def test_total_variation_of_a_ramp():
     assert as_numpy(losses.total_variation_loss(ramp)) == 9.0  # 3 rows x 3 steps.
 
 
-def central_difference(function, x, indices, step):
-    gradient = []
-    for index in indices:
-        up, down = x.copy(), x.copy()
-        up[index] += step
-        down[index] -= step
-        gradient.append((function(up) - function(down)) / (2 * step))
-    return np.array(gradient)
-
-
-def tape_gradient(function, x):
-    tensor = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(tensor)
-        value = function(tensor)
-    return tape.gradient(value, tensor).numpy()
-
-
 @pytest.mark.parametrize("name", ["content", "style", "tv"])  # Masked: below.
 def test_each_loss_gradient_matches_finite_differences(rng, name):
     target = rng.normal(size=(4, 5, 3))
@@ -131,20 +108,6 @@ def test_each_loss_gradient_matches_finite_differences(rng, name):
     analytic = tape_gradient(function, x)
     np.testing.assert_allclose([analytic[i] for i in indices], numeric,
                                rtol=1e-6, atol=1e-9)
-
-
-@pytest.fixture
-def float64_model():
-    """A random-weight VGG19 to relu2_1 computing in float64, for gradient checks."""
-    previous_policy, previous_floatx = keras.config.dtype_policy(), keras.config.floatx()
-    keras.config.set_floatx("float64")  # For the Input layer,
-    keras.config.set_dtype_policy("float64")  # and for every other layer.
-    try:
-        yield vgg.feature_model(["relu1_1", "relu1_2", "relu2_1"],
-                                weights=vgg.Weights("random", seed=1))
-    finally:
-        keras.config.set_floatx(previous_floatx)
-        keras.config.set_dtype_policy(previous_policy)
 
 
 def test_total_gatys_loss_gradient_through_the_network(float64_model, rng):

@@ -342,3 +342,87 @@ def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
     done = run_script(tiny_args(mask_inputs, "--content_seg", str(mask_inputs / "cmap.png")),
                       cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
     assert done.returncode == 2 and "give both segmentations or neither" in done.stderr
+
+
+@pytest.fixture
+def patch_inputs(mask_inputs):
+    """A black-and-white content map (every colour in smap.png) beside cmap.png."""
+    content_map = np.zeros((40, 48, 3), np.uint8)
+    content_map[20:] = 255
+    Image.fromarray(content_map).save(mask_inputs / "cmap2.png")
+    return mask_inputs
+
+
+@pytest.mark.parametrize("patch_loss, layers, style_weight", [
+    ("gram", ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], 1e3),
+    ("mrf", ["relu3_1", "relu4_1"], 1.0),  # Li & Wand's layers and our β for them.
+])
+def test_patch_style_runs_both_patch_losses(patch_inputs, patch_loss, layers, style_weight):
+    done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap2.png"),
+                                "--style_map", str(patch_inputs / "smap.png"),
+                                "--patch_loss", patch_loss),
+                      cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
+    assert done.returncode == 0, done.stderr
+    assert "regions: #000000 52%, #ffffff 48%" in done.stdout  # 27 rows: 14 and 13.
+    report = json.loads((patch_inputs / "out.json").read_text())
+    assert report["style_layers"] == layers and report["style_weight"] == style_weight
+    assert report["iterations"] == 2 and sorted(report["regions"]) == ["#000000", "#ffffff"]
+    assert report["final_losses"]["total"] < report["loss_history"][0]["losses"]["total"]
+    assert report["final_losses"]["content"] > 0
+
+
+def test_patch_style_given_flags_beat_the_method_defaults(patch_inputs):
+    done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap2.png"),
+                                "--style_map", str(patch_inputs / "smap.png"),
+                                "--patch_loss", "mrf", "--style_layers", "relu2_1",
+                                "--style_weight", "5", "--patch_stride", "1"),
+                      cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((patch_inputs / "out.json").read_text())
+    assert report["style_layers"] == ["relu2_1"] and report["style_weight"] == 5.0
+
+
+def test_patch_style_refuses_a_label_missing_from_the_style_map(patch_inputs):
+    done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap.png"),
+                                "--style_map", str(patch_inputs / "smap.png")),
+                      cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--content_map has colours that --style_map lacks: #00ff00" \
+        in lines[0], done.stderr
+    assert not (patch_inputs / "out.png").exists()
+
+
+def doodle_args(folder, doodle, *extra):
+    return ["--content_map", str(folder / doodle), "--style", str(folder / "s.jpg"),
+            "--style_map", str(folder / "smap.png"), "--output", str(folder / "art.png"),
+            "--iterations", "2", "--weights", "random", *extra]
+
+
+def test_doodle_2_art_paints_the_doodle_coarse_to_fine_from_noise(patch_inputs):
+    done = run_script(doodle_args(patch_inputs, "cmap2.png", "--scales", "32,48"),
+                      cwd=patch_inputs, script=SCRIPTS / "doodle_2_art.py")
+    assert done.returncode == 0, done.stderr
+    with Image.open(patch_inputs / "art.png") as art:
+        assert art.size == (48, 40)  # The doodle's shape, longest side 48.
+    report = json.loads((patch_inputs / "art.json").read_text())
+    assert report["flags"]["init"] == "noise" and report["flags"]["patch_loss"] == "mrf"
+    assert [stage["content_shape"] for stage in report["stages"]] == [[27, 32], [40, 48]]
+    assert report["final_losses"]["content"] == 0  # No content image, no content term.
+    # The second scale starts from the first one's result, not from noise.
+    done = run_script(doodle_args(patch_inputs, "cmap2.png", "--size", "48", "--iterations",
+                                  "1", "--output", str(patch_inputs / "fresh.png")),
+                      cwd=patch_inputs, script=SCRIPTS / "doodle_2_art.py")
+    assert done.returncode == 0, done.stderr
+    fresh = json.loads((patch_inputs / "fresh.json").read_text())["loss_history"][0]
+    second_start = report["stages"][1]["loss_history"][0]
+    assert second_start["losses"]["style"] < 0.8 * fresh["losses"]["style"]
+
+
+def test_doodle_colours_missing_from_the_style_map_are_named(patch_inputs):
+    done = run_script(doodle_args(patch_inputs, "cmap.png", "--size", "32"),
+                      cwd=patch_inputs, script=SCRIPTS / "doodle_2_art.py")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "#00ff00" in lines[0] and "--content_map" in lines[0]
+    assert not (patch_inputs / "art.png").exists()
