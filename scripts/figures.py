@@ -3,12 +3,13 @@
 Each recipe names its paper and figure and what varies, runs the techniques in this
 process (the package's functions, not subprocesses), and writes
 OUTPUT_DIR/NAME.png (a labelled grid, at most 2048 px wide), OUTPUT_DIR/NAME.json (its
-layout and labels) and a run report per cell in OUTPUT_DIR/NAME/. The label strip names the weights used; with --weights random it says
-that the picture shows nothing about the method. A figure whose technique does not
-exist yet says so in one line, and the others still run.
+layout and labels) and a run report per cell in OUTPUT_DIR/NAME/. The label strip names
+the weights used; with --weights random it says that the picture shows nothing about
+the method. A figure that needs an input not given (cin_mix: a trained network) says so
+in one line, and the others still run.
 
-Inputs are the repository's samples (samples/); photo uses the deep-photo pair of
-../shared/data when it is there.
+Inputs are the repository's samples (samples/); photo and doodle use the deep-photo
+pair and Champandard's Monet doodle of ../shared/data when they are there.
 
 Example:
     python scripts/figures.py --figure alpha_beta --size 256 --iterations 200 \
@@ -24,7 +25,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
 from style_transfer import (cin, cli, color, grid, images, losses, masks,  # noqa: E402
-                            matting, transfer, vgg)
+                            matting, patches, transfer, vgg)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -34,7 +35,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED_PHOTO = ROOT.parent / "shared" / "data" / "photo"
 FIGURES = {}  # name -> (recipe, paper and figure)
-MISSING = {"doodle": "doodle_2_art (issue: patch_style and doodle_2_art)"}
+SHARED_DOODLE = ROOT.parent / "shared" / "data" / "doodle"
 
 _FIGURE = flags.DEFINE_list("figure", ["all"], "Figures to make (names, or all).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "figures", "Where grids and reports go.")
@@ -76,13 +77,17 @@ class Run:
         start = time.time()
         result = transfer.stylize(self.model, content, style_targets, init, settings,
                                   numpy_terms=numpy_terms)
+        return self.record(label, [cli.Stage.of(self.size, content, [], result)], start)
+
+    def record(self, label, stages, start):
+        """Saves a cell's image and report; returns the image."""
+        image = stages[-1].result.image
         stem = "".join(c if c.isalnum() else "_" for c in label)
-        images.save(result.image, self.folder / f"{stem}.png")
-        cli.write_report(self.folder / f"{stem}.json",
-                         stages=[cli.Stage.of(self.size, content, [], result)],
-                         weights=self.weights, output=self.folder / f"{stem}.png",
-                         start_time=start, extra={"figure": self.name, "cell": label})
-        return result.image
+        images.save(image, self.folder / f"{stem}.png")
+        cli.write_report(self.folder / f"{stem}.json", stages=stages, weights=self.weights,
+                         output=self.folder / f"{stem}.png", start_time=start,
+                         extra={"figure": self.name, "cell": label})
+        return image
 
     def targets(self, style, layers=vgg.STYLE_LAYERS, **kwargs):
         return [losses.style_target(self.model, style, list(layers), **kwargs)]
@@ -202,6 +207,39 @@ def photo(run):
         [], "the photorealism term (no segmentation)"
 
 
+@figure("doodle", "Champandard 2016, Fig. 1 (a doodle becomes a Monet)")
+def doodle(run):
+    """doodle_2_art with its defaults: MRF patches on relu3_1 and relu4_1, from noise,
+    coarse to fine over two scales (Champandard's phases)."""
+    if (SHARED_DOODLE / "monet.jpg").is_file():  # The paper's own example.
+        painting, painting_map, sketch = (SHARED_DOODLE / "monet.jpg",
+                                          SHARED_DOODLE / "monet_sem.png",
+                                          SHARED_DOODLE / "coastline_sem.png")
+    else:
+        painting, painting_map, sketch = (SAMPLES / "style" / "swirls.jpg",
+                                          SAMPLES / "masks" / "swirls_map.png",
+                                          SAMPLES / "masks" / "doodle.png")
+    settings = run.settings(content_layers=[], style_weight=1.0,  # β = 1 for MRF.
+                            style_layer_weights={layer: 0.5 for layer in patches.MRF_LAYERS})
+    start, stages, image = time.time(), [], None
+    for size in sorted({max(48, run.size // 2), run.size}):  # relu4_1 needs 3 positions.
+        style, doodle_image = run.load(painting, size), run.load(sketch, size)
+        style_map = masks.read_label_map(painting_map, *style.shape[:2])
+        doodle_map = masks.read_label_map(sketch, *doodle_image.shape[:2])
+        pairs, _ = masks.pair_maps(doodle_map, style_map, masks.DEFAULT_TOLERANCE,
+                                   ("doodle", "painting map"), require_all=True)
+        init = images.initial_image("noise", doodle_image, style, seed=cli.SEED.value) \
+            if image is None else images.resize(image, *doodle_image.shape[:2])
+        result = transfer.stylize_by_patches(run.model, None, style, doodle_map, style_map,
+                                             pairs, init, settings, patches.PatchSettings("mrf"))
+        stages.append(cli.Stage.of(size, doodle_image, [style], result))
+        image = result.image
+    art = run.record("doodle_2_art", stages, start)
+    return ([[run.load(painting), run.load(painting_map), run.load(sketch), art]],
+            ["painting", "its map", "doodle", "doodle_2_art"], [],
+            "MRF patches with semantic channels, from noise, two scales")
+
+
 @figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)")
 def cin_mix(run):
     network = keras.models.load_model(_CIN_MODEL.value)
@@ -214,16 +252,12 @@ def cin_mix(run):
 
 def main(argv):
     del argv  # Unused.
-    names = list(FIGURES) + list(MISSING) if _FIGURE.value == ["all"] else _FIGURE.value
-    unknown = [n for n in names if n not in FIGURES and n not in MISSING]
+    names = list(FIGURES) if _FIGURE.value == ["all"] else _FIGURE.value
+    unknown = [n for n in names if n not in FIGURES]
     if unknown:
         raise ValueError(f"--figure {','.join(unknown)}: unknown; use all or any of "
-                         f"{', '.join(list(FIGURES) + list(MISSING))}")
+                         f"{', '.join(FIGURES)}")
     for name in names:
-        if name in MISSING:
-            cli.say(f"{name}: skipped, its technique does not exist yet: {MISSING[name]}",
-                    cli.QUIET.value)
-            continue
         if name == "cin_mix" and not _CIN_MODEL.value:
             cli.say("cin_mix: skipped, give --cin_model (a network trained with "
                     "scripts/cin_train.py on two or more styles)", cli.QUIET.value)
