@@ -212,7 +212,8 @@ def mrf_layer(style_features, style_semantics, output_semantics, semantic_weight
     patches = np.asarray(extract_patches(style_features, size, stride)).reshape(
         len(filters), -1)
     output_positions = np.prod([(n - size) // stride + 1 for n in output_semantics.shape[:2]])
-    chunk = int(min(len(filters), max(1, MAX_SCORE_BYTES // (4 * output_positions))))
+    score_bytes = output_positions * filters.dtype.itemsize  # One style patch's scores.
+    chunk = int(min(len(filters), max(1, MAX_SCORE_BYTES // score_bytes)))
     num_chunks = -(-len(filters) // chunk)
     fill = np.zeros(num_chunks * chunk - len(filters), np.int64)  # Copies of patch 0.
     filters, patches = np.concatenate([filters, filters[fill]]), np.concatenate(

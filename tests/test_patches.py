@@ -50,6 +50,10 @@ def test_ncc_matching_picks_the_brute_force_patches(rng, monkeypatch, stride,
     (output_features, output_regions), (style_features, style_regions) = guided_pair(rng)
     weight = 0.7
     layer = patches.mrf_layer(style_features, style_regions, output_regions, weight, 3, stride)
+    # A chunk's scores (float64 here: 8 bytes each) stay within the bound, unless one
+    # style patch alone exceeds it.
+    chunk_bytes = layer.filters.shape[-1] * len(patches_reference(output_regions, 3, stride)) * 8
+    assert chunk_bytes <= max_score_bytes or layer.filters.shape[-1] == 1
     if max_score_bytes == 200:
         assert layer.filters.shape[0] > 1  # The chunked path is the one tested.
     guided_output = np.concatenate([output_features, layer.output_semantics], axis=-1)
