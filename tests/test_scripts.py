@@ -426,3 +426,19 @@ def test_doodle_colours_missing_from_the_style_map_are_named(patch_inputs):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "#00ff00" in lines[0] and "--content_map" in lines[0]
     assert not (patch_inputs / "art.png").exists()
+
+
+@pytest.mark.parametrize("override, expected", [
+    (["--patch_loss", "nearest"], "--patch_loss"),
+    (["--patch_stride", "0"], "--patch_stride"),
+    (["--semantic_weight", "-1"], "--semantic_weight"),
+    (["--patch_loss", "mrf", "--patch_size", "9"], "too small for 9x9 patches at relu3_1"),
+])
+def test_bad_patch_flags_give_one_line(patch_inputs, override, expected):
+    done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap2.png"),
+                                "--style_map", str(patch_inputs / "smap.png"), *override),
+                      cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0], done.stderr
+    assert not (patch_inputs / "out.png").exists()
