@@ -239,21 +239,19 @@ def mrf_target(model, style_image, style_map, output_map, pairs, layers, *,
         ValueError: an image is too small for one patch at some layer.
     """
     features = losses.features_of(model, style_image)
-    for layer in layers:
-        positions = min(*features[vgg.canonical_layer_name(layer)].shape[:2],
-                        *masks.layer_masks(output_map.labels, [layer])[
-                            vgg.canonical_layer_name(layer)].shape)
+    layer_targets = {}
+    for layer in map(vgg.canonical_layer_name, layers):
+        style_features = np.asarray(features[layer])
+        output_semantics = semantic_channels(output_map, [c for c, _ in pairs], layer)
+        positions = min(*style_features.shape[:2], *output_semantics.shape[:2])
         if positions < size:
             raise ValueError(
                 f"the output or the style image is too small for {size}x{size} patches at "
                 f"{layer} ({positions} positions across): use a larger --size or --scales")
-    return MRFTarget({
-        vgg.canonical_layer_name(layer): mrf_layer(
-            np.asarray(features[vgg.canonical_layer_name(layer)]),
-            semantic_channels(style_map, [s for _, s in pairs], layer),
-            semantic_channels(output_map, [c for c, _ in pairs], layer),
-            semantic_weight, size, stride)
-        for layer in layers})
+        layer_targets[layer] = mrf_layer(
+            style_features, semantic_channels(style_map, [s for _, s in pairs], layer),
+            output_semantics, semantic_weight, size, stride)
+    return MRFTarget(layer_targets)
 
 
 def bounding_box(mask, min_size):

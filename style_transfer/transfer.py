@@ -87,8 +87,9 @@ def stylize_by_patches(model, content_image, style_image, content_map, style_map
     """
     style_targets = patches.patch_targets(patch_settings, model, style_image, style_map,
                                           content_map, pairs, settings.style_layers)
-    if not patches.needs_whole_output(style_targets):  # Sub-images run the style
-        # layers themselves; the whole output runs only as deep as the content layers.
-        model = vgg.sub_model(model, settings.content_layers) if content_image is not None \
-            and settings.content_layers else None
+    if not patches.needs_whole_output(style_targets):
+        # Sub-images run the style layers themselves: the whole output runs only as
+        # deep as the content layers, or not at all.
+        has_content = content_image is not None and settings.content_layers
+        model = vgg.sub_model(model, settings.content_layers) if has_content else None
     return stylize(model, content_image, style_targets, init_image, settings, callback)

@@ -30,6 +30,14 @@ def run_script(args, cwd, env=None, script=SCRIPT):
                           text=True, env={**os.environ, **(env or {})}, timeout=300)
 
 
+def assert_one_line_error(done, *expected, output):
+    """Exit 2, one line on stderr containing every `expected` text, and no `output`."""
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and all(text in lines[0] for text in expected), done.stderr
+    assert not output.exists()
+
+
 def tiny_args(folder, *extra):
     return ["--content", str(folder / "c.png"), "--style", str(folder / "s.jpg"),
             "--output", str(folder / "out.png"), "--size", "32", "--iterations", "2",
@@ -197,10 +205,7 @@ def test_estimate_prints_predictions_and_does_not_run(inputs):
 ])
 def test_bad_controls_give_one_line(inputs, override, expected):
     done = run_script(tiny_args(inputs) + override, cwd=inputs)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], done.stderr
-    assert not (inputs / "out.png").exists()
+    assert_one_line_error(done, expected, output=inputs / "out.png")
 
 
 def test_each_scale_starts_from_the_previous_result(inputs):
@@ -320,10 +325,7 @@ def test_mask_family_bad_input_gives_one_line(mask_inputs, script, override, exp
     args = tiny_args(mask_inputs) if script != "masked_transfer.py" else [
         "--content", "c.png", "--output", "out.png"]
     done = run_script(args + base + override, cwd=mask_inputs, script=SCRIPTS / script)
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], done.stderr
-    assert not (mask_inputs / "out.png").exists()
+    assert_one_line_error(done, expected, output=mask_inputs / "out.png")
 
 
 def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
@@ -386,11 +388,8 @@ def test_patch_style_refuses_a_label_missing_from_the_style_map(patch_inputs):
     done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap.png"),
                                 "--style_map", str(patch_inputs / "smap.png")),
                       cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--content_map has colours that --style_map lacks: #00ff00" \
-        in lines[0], done.stderr
-    assert not (patch_inputs / "out.png").exists()
+    assert_one_line_error(done, "--content_map has colours that --style_map lacks: #00ff00",
+                          output=patch_inputs / "out.png")
 
 
 def doodle_args(folder, doodle, *extra):
@@ -422,10 +421,7 @@ def test_doodle_2_art_paints_the_doodle_coarse_to_fine_from_noise(patch_inputs):
 def test_doodle_colours_missing_from_the_style_map_are_named(patch_inputs):
     done = run_script(doodle_args(patch_inputs, "cmap.png", "--size", "32"),
                       cwd=patch_inputs, script=SCRIPTS / "doodle_2_art.py")
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "#00ff00" in lines[0] and "--content_map" in lines[0]
-    assert not (patch_inputs / "art.png").exists()
+    assert_one_line_error(done, "#00ff00", "--content_map", output=patch_inputs / "art.png")
 
 
 @pytest.mark.parametrize("override, expected", [
@@ -438,7 +434,4 @@ def test_bad_patch_flags_give_one_line(patch_inputs, override, expected):
     done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap2.png"),
                                 "--style_map", str(patch_inputs / "smap.png"), *override),
                       cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and expected in lines[0], done.stderr
-    assert not (patch_inputs / "out.png").exists()
+    assert_one_line_error(done, expected, output=patch_inputs / "out.png")
