@@ -1,0 +1,104 @@
+"""The fast stylisation path: each rewrite against the layers it replaces, and the whole."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import central_difference, tape_gradient
+from style_transfer import cin, cin_inference
+
+
+def correlate(x, kernel):
+    """VALID cross-correlation of one image (H, W, C) with (k, k, C, D), tap by tap."""
+    k = kernel.shape[0]
+    height, width = x.shape[0] - k + 1, x.shape[1] - k + 1
+    return sum(x[p:p + height, q:q + width] @ kernel[p, q] for p in range(k) for q in range(k))
+
+
+def upsample_reference(x, kernel):
+    """What the network does: nearest x2, reflection pad 1, 3x3 correlation."""
+    upsampled = x.repeat(2, axis=0).repeat(2, axis=1)
+    return correlate(np.pad(upsampled, ((1, 1), (1, 1), (0, 0)), mode="reflect"), kernel)
+
+
+def edge_padded(x):
+    return np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="symmetric")
+
+
+@pytest.mark.parametrize("height, width", [(5, 7), (2, 3)])
+def test_upsample_conv_equals_upsampling_then_convolution(height, width, rng):
+    x = rng.normal(size=(height, width, 3))
+    kernel = rng.normal(size=(3, 3, 3, 4))
+    fast = cin_inference.upsample_conv(edge_padded(x[None]),
+                                       cin_inference.subpixel_kernel(kernel))
+    np.testing.assert_allclose(fast.numpy()[0], upsample_reference(x, kernel), atol=1e-10)
+
+
+@pytest.mark.parametrize("size, kernel_size, block", [((17, 20), 9, 2), ((16, 16), 9, 2),
+                                                      ((11, 13), 5, 3), ((6, 7), 3, 2)])
+def test_space_to_depth_conv_equals_the_direct_convolution(size, kernel_size, block, rng):
+    x = rng.normal(size=(*size, 3))
+    kernel = rng.normal(size=(kernel_size, kernel_size, 3, 2))
+    fast = cin_inference.space_to_depth_conv(
+        x[None], cin_inference.space_to_depth_kernel(kernel, block), kernel_size, block)
+    np.testing.assert_allclose(fast.numpy()[0], correlate(x, kernel), atol=1e-10)
+
+
+def test_rewritten_convolutions_have_the_gradient_of_central_differences(rng):
+    x = rng.normal(size=(1, 6, 5, 2))
+    up_kernel = cin_inference.subpixel_kernel(rng.normal(size=(3, 3, 2, 3)))
+    block_kernel = cin_inference.space_to_depth_kernel(rng.normal(size=(5, 5, 2, 3)))
+    weights = rng.normal(size=(1, 12, 10, 3)), rng.normal(size=(1, 4, 3, 3))
+    for function in (
+            lambda v: tf.reduce_sum(cin_inference.upsample_conv(v, up_kernel) * weights[0]),
+            lambda v: tf.reduce_sum(cin_inference.space_to_depth_conv(v, block_kernel, 5)
+                                    * weights[1])):
+        padded = edge_padded(x)
+        indices = [tuple(i) for i in rng.integers(0, padded.shape[1:3], (6, 2))]
+        indices = [(0, i, j, c) for (i, j), c in zip(indices, rng.integers(0, 2, 6))]
+        numeric = central_difference(lambda v: function(tf.constant(v)).numpy(), padded,
+                                     indices, 1e-6)
+        analytic = tape_gradient(function, padded)
+        np.testing.assert_allclose([analytic[i] for i in indices], numeric, rtol=1e-6,
+                                   atol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def network():
+    """A narrow transformer with random γ, β and biases (fresh ones are 1, 0 and 0)."""
+    rng = np.random.default_rng(1)
+    network = cin.transformer_network(3, base_filters=8, num_residual_blocks=2)
+    for variable in network.weights:
+        if variable.name in ("gamma", "beta", "bias"):
+            mean = 1.0 if variable.name == "gamma" else 0.0
+            variable.assign(rng.normal(mean, 0.3, variable.shape).astype(np.float32))
+    return network
+
+
+def test_stylizer_equals_the_keras_network(network, rng):
+    photos = rng.uniform(0, 255, (2, 36, 44, 3)).astype(np.float32)
+    weights = np.array([[1, 0, 0], [0.2, 0.5, 0.3]], np.float32)
+    expected = network([photos, weights]).numpy()
+    float32 = cin_inference.Stylizer(network)([photos, weights]).numpy()
+    np.testing.assert_allclose(float32, expected, atol=0.02)  # Grey levels of 255.
+    bfloat16 = cin_inference.Stylizer(network, "bfloat16")([photos, weights]).numpy()
+    assert np.abs(bfloat16 - expected).mean() < 3 and np.abs(bfloat16 - expected).max() < 40
+    assert np.abs(bfloat16 - expected).max() > 1e-3  # It did compute in bfloat16.
+
+
+def test_stylize_image_takes_any_size(network, rng):
+    photo = rng.uniform(0, 255, (30, 21, 3)).astype(np.float32)
+    weights = cin.style_weights(3, {2: 1.0})
+    out = cin_inference.stylize_image(cin_inference.Stylizer(network), photo, weights)
+    padded = np.pad(photo, ((0, 2), (0, 3), (0, 0)), mode="reflect")
+    expected = network([padded[None], np.array([weights], np.float32)]).numpy()[0, :30, :21]
+    np.testing.assert_allclose(out, expected, atol=0.02)
+
+
+def test_stylizer_refuses_other_networks_and_precisions(network):
+    other = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 3)])
+    with pytest.raises(ValueError, match="not a network built by cin.transformer_network"):
+        cin_inference.Stylizer(other)
+    with pytest.raises(ValueError, match="--precision float16: choose one of float32, bfloat16"):
+        cin_inference.Stylizer(network, "float16")
