@@ -24,7 +24,7 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import (cin, cli, color, grid, images, losses, masks,  # noqa: E402
+from style_transfer import (cin_inference, cli, color, grid, images, losses, masks,  # noqa: E402
                             matting, patches, transfer, vgg)
 
 import keras  # noqa: E402
@@ -242,9 +242,9 @@ def doodle(run):
 
 @figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)")
 def cin_mix(run):
-    network = keras.models.load_model(_CIN_MODEL.value)
+    stylizer = cin_inference.Stylizer(keras.models.load_model(_CIN_MODEL.value))
     photo = run.load(SAMPLES / "content" / "chelsea.jpg")
-    rows = cin.interpolation_rows(network, photo, 5)
+    rows = cin_inference.interpolation_rows(stylizer, photo, 5)
     labels = [f"{t:.2f}" for t in np.linspace(0.0, 1.0, 5)]
     return rows, labels, [f"{s}->{s + 1}" for s in range(len(rows))], \
         f"the next style's weight; network {pathlib.Path(_CIN_MODEL.value).name}"

@@ -20,7 +20,6 @@ reflection-padded and followed by conditional instance norm.
 """
 
 import keras
-import numpy as np
 from keras import ops
 
 from style_transfer import losses, optimize, vgg
@@ -113,22 +112,6 @@ def transformer_network(num_styles, base_filters=32, num_residual_blocks=5):
     x = conv(x, 3, 9, relu=False)
     output = keras.layers.Activation("sigmoid")(x) * 255.0
     return keras.Model([image, style_weights], output, name="cin_transformer")
-
-
-def stylize_image(network, photo, weights):
-    """T(x, w) for one photo (H, W, 3) of any size: reflection-padded to a multiple of 4
-    (the network halves the size twice), then cropped back."""
-    height, width = photo.shape[:2]
-    padded = np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
-    output = network([padded[None].astype(np.float32), np.asarray([weights], np.float32)])
-    return ops.convert_to_numpy(output)[0, :height, :width]
-
-
-def interpolation_rows(network, photo, num_steps):
-    """Row s moves from style s to style s+1 in equal steps (Dumoulin et al., Fig. 7)."""
-    num_styles = network.inputs[1].shape[-1]
-    return [[stylize_image(network, photo, style_weights(num_styles, {s: 1 - t, s + 1: t}))
-             for t in np.linspace(0.0, 1.0, num_steps)] for s in range(num_styles - 1)]
 
 
 def style_weights(num_styles, mix):

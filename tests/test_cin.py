@@ -117,10 +117,11 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
 
     done = run("cin_stylize.py", "--model", "run/model.keras", "--content", "photos/p0.png",
                "--style_mix", "0:1,1:3", "--interpolation_grid", "grid.png",
-               "--output", "out.png", "--size", "30", cwd=tmp_path)
+               "--output", "out.png", "--size", "30", "--precision", "bfloat16", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert Image.open(tmp_path / "out.png").size == (30, 24)  # Any size: 30x24 is not /4.
-    assert json.loads((tmp_path / "out.json").read_text())["style_weights"] == [0.25, 0.75]
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert report["style_weights"] == [0.25, 0.75] and report["precision"] == "bfloat16"
     assert (tmp_path / "grid.png").is_file()
     done = run("figures.py", "--figure", "cin_mix", "--cin_model", "run/model.keras",
                "--size", "32", "--weights", "random", "--output_dir", "figs", cwd=tmp_path)
@@ -129,7 +130,8 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     assert (layout["rows"], layout["columns"]) == (1, 5)  # Two styles: one row of 5 steps.
     for args, expected in ((["--style_index", "2"], "--style_index 2: the network has "
                                                      "styles 0 to 1"),
-                           (["--style_mix", "0-1"], "--style_mix 0-1: write index:weight")):
+                           (["--style_mix", "0-1"], "--style_mix 0-1: write index:weight"),
+                           (["--precision", "float16"], "--precision")):
         done = run("cin_stylize.py", "--model", "run/model.keras", "--content",
                    "photos/p0.png", "--output", "bad.png", *args, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.strip() == f"error: {expected}" or (
