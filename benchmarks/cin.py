@@ -3,9 +3,13 @@
 The paper's network (style_transfer/cin.py, 32 base filters, 5 residual blocks) with two
 styles, random VGG19 weights for the training loss (speed does not depend on them):
 training steps per second at 256 px with batch 4 (Adam, one random style per batch), and
-stylised images per second at 256 and 512 px (one image per forward pass, after a
-warm-up, as cin_stylize runs it), for the paper's width and for half of it
-(cin_train --network_width 16: about a quarter of the multiply-adds).
+stylised images per second at 256 and 512 px, one image per forward pass as cin_stylize
+runs it, best of three rounds after a warm-up:
+  - keras: the Keras network itself (what training runs);
+  - stylizer float32 / bfloat16: cin_inference.Stylizer, the same function rewritten
+    (cin_stylize's --precision), with its largest difference from the Keras output;
+  - width 16: cin_train --network_width 16 (about a quarter of the multiply-adds).
+γ and β are random (a fresh network has 1 and 0), so the differences are not flattered.
 
 Target (issue 8): at least 10 images per second at 256 px on a 2-core CPU.
 
@@ -19,7 +23,7 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from style_transfer import cin, losses, transfer, vgg  # noqa: E402  (first: quiets TF)
+from style_transfer import cin, cin_inference, losses, transfer, vgg  # noqa: E402  (quiets TF)
 from benchmarks.common import write_results  # noqa: E402
 
 import keras  # noqa: E402
@@ -56,20 +60,40 @@ def main(argv):
     results = {"train_steps_per_second_256_batch4": steps_per_second, "stylize": []}
 
     weights = np.array([[0.5, 0.5]], np.float32)
-    for width, stylizer in ((32, network), (16, cin.transformer_network(2, base_filters=16))):
-        forward = tf.function(lambda image, w, net=stylizer: net([image, w]),
-                              reduce_retracing=True)
-        for size in (256, 512):
-            image = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
-            forward(image, weights).numpy()
+    narrow = cin.transformer_network(2, base_filters=16)
+    for variable in network.weights + narrow.weights:  # Trained-looking γ and β.
+        if variable.name in ("gamma", "beta"):
+            variable.assign(rng.normal(float(variable.name == "gamma"), 0.3, variable.shape))
+    keras_forward = tf.function(lambda image, w: network([image, w]), reduce_retracing=True)
+    candidates = [("keras", 32, lambda inputs: keras_forward(*inputs))]
+    for precision in cin_inference.PRECISIONS:
+        candidates.append((f"stylizer {precision}", 32,
+                           cin_inference.Stylizer(network, precision)))
+    candidates.append(("stylizer float32", 16, cin_inference.Stylizer(narrow)))
+    for size in (256, 512):
+        image = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
+        expected = keras_forward(image, weights).numpy()
+        for name, width, forward in candidates:
+            call = lambda f=forward: np.asarray(f([image, weights]))  # noqa: E731
             start = time.perf_counter()
-            for _ in range(_IMAGES.value):
-                forward(image, weights).numpy()
-            per_second = _IMAGES.value / (time.perf_counter() - start)
-            print(f"stylising at {size} px, network width {width}: {per_second:.2f} images/s",
-                  flush=True)
-            results["stylize"].append({"size": size, "network_width": width,
-                                       "images_per_second": per_second})
+            output = call()  # Traces (and compiles the XLA parts) at this size.
+            first_call = time.perf_counter() - start
+            rounds = []
+            for _ in range(3):
+                start = time.perf_counter()
+                for _ in range(_IMAGES.value):
+                    call()
+                rounds.append(_IMAGES.value / (time.perf_counter() - start))
+            row = {"size": size, "network_width": width, "path": name,
+                   "images_per_second": max(rounds), "first_call_seconds": first_call}
+            if width == 32:
+                row["max_grey_level_difference"] = float(np.abs(output - expected).max())
+                row["mean_grey_level_difference"] = float(np.abs(output - expected).mean())
+            print(f"stylising at {size} px, {name}, width {width}: "
+                  f"{row['images_per_second']:.2f} images/s (first call {first_call:.1f} s)"
+                  + (f", max difference {row['max_grey_level_difference']:.3g} grey levels"
+                     if width == 32 else ""), flush=True)
+            results["stylize"].append(row)
     write_results(_OUTPUT.value, results)
 
 
