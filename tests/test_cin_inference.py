@@ -50,13 +50,12 @@ def test_rewritten_convolutions_have_the_gradient_of_central_differences(rng):
     up_kernel = cin_inference.subpixel_kernel(rng.normal(size=(3, 3, 2, 3)))
     block_kernel = cin_inference.space_to_depth_kernel(rng.normal(size=(5, 5, 2, 3)))
     weights = rng.normal(size=(1, 12, 10, 3)), rng.normal(size=(1, 4, 3, 3))
+    padded = edge_padded(x)
     for function in (
             lambda v: tf.reduce_sum(cin_inference.upsample_conv(v, up_kernel) * weights[0]),
             lambda v: tf.reduce_sum(cin_inference.space_to_depth_conv(v, block_kernel, 5)
                                     * weights[1])):
-        padded = edge_padded(x)
-        indices = [tuple(i) for i in rng.integers(0, padded.shape[1:3], (6, 2))]
-        indices = [(0, i, j, c) for (i, j), c in zip(indices, rng.integers(0, 2, 6))]
+        indices = [(0, *rng.integers(0, padded.shape[1:])) for _ in range(6)]
         numeric = central_difference(lambda v: function(tf.constant(v)).numpy(), padded,
                                      indices, 1e-6)
         analytic = tape_gradient(function, padded)
