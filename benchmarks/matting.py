@@ -2,8 +2,8 @@
 
 Measured in one process: the time to build the Laplacian (median of --repeats) and the
 peak memory the build adds (Linux VmHWM, reset before it), at 256 and 512 px squares of
-a real photo; the cost of the photorealism term per evaluation (three sparse products);
-and seconds per L-BFGS iteration of photo_style's second stage (Gatys loss plus L_m)
+a real photo; the cost of the photorealism term per evaluation (three sparse products)
+and of the --smooth guided-filter refit (radius 4, once per run); and seconds per L-BFGS iteration of photo_style's second stage (Gatys loss plus L_m)
 against its first stage (Gatys loss alone) at 512 px.
 
 Target (issue 7): 512x512 in at most 0.5 s and a few hundred MB.
@@ -44,13 +44,17 @@ def build_figures(photo, side):
     for _ in range(_REPEATS.value):
         matting.photorealism_loss(laplacian, square)
     term_seconds = (time.perf_counter() - start) / _REPEATS.value
+    start = time.perf_counter()
+    matting.guided_filter(square, square, 4, 1e-4)
+    smooth_seconds = time.perf_counter() - start
     figures = {"side": side, "build_seconds": float(np.median(seconds)),
                "build_memory_mb": peak_mb, "nonzeros": int(laplacian.nnz),
                "matrix_mb": (laplacian.data.nbytes + laplacian.indices.nbytes
                              + laplacian.indptr.nbytes) / 2 ** 20,
-               "photorealism_term_seconds": term_seconds}
+               "photorealism_term_seconds": term_seconds, "smooth_seconds": smooth_seconds}
     print(f"{side}x{side}: build {figures['build_seconds']:.3f} s, +{peak_mb:.0f} MB peak, "
-          f"matrix {figures['matrix_mb']:.0f} MB; L_m and gradient {term_seconds:.3f} s",
+          f"matrix {figures['matrix_mb']:.0f} MB; L_m and gradient {term_seconds:.3f} s; "
+          f"--smooth {smooth_seconds:.2f} s",
           flush=True)
     return figures
 

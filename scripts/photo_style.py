@@ -21,6 +21,11 @@ rest with it, from that result. --photo_weight is λ in the paper's normalisatio
 L_m is weighted λ' = λ · N_c M_c / 10 here, which keeps the paper's balance against
 this suite's content loss (see `matting.photorealism_weight`).
 
+--smooth (optional post-processing): refit the result as local affine functions of the
+content's colours with He et al.'s guided filter (`matting.guided_filter`, windows of
+radius --smooth_radius, regularised by --smooth_epsilon), which removes what L_m left
+that is not a local recolouring of the content.
+
 Example:
     python scripts/photo_style.py --content in.jpg --style tar.jpg \
         --content_seg in_seg.png --style_seg tar_seg.png --output out.png --size 512
@@ -47,6 +52,12 @@ _PHOTO_WEIGHT = flags.DEFINE_float(
 _MATTING_EPSILON = flags.DEFINE_float(
     "matting_epsilon", matting.DEFAULT_EPSILON, "ε of the Matting Laplacian (Levin et al.).",
     lower_bound=0.0)
+_SMOOTH = flags.DEFINE_bool("smooth", False, "Refit the result as local affine recolourings "
+                             "of the content (guided filter, He et al. 2013).")
+_SMOOTH_RADIUS = flags.DEFINE_integer("smooth_radius", 4, "--smooth: window radius in pixels.",
+                                      lower_bound=1)
+_SMOOTH_EPSILON = flags.DEFINE_float("smooth_epsilon", 1e-4, "--smooth: ε, in colours in "
+                                     "[0, 1] squared (larger: smoother).", lower_bound=1e-12)
 _MAP_TOLERANCE = cli.define_map_tolerance()
 flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
                          "--style: give one style photograph")
@@ -106,8 +117,13 @@ def main(argv):
         image = result.image
         if result.interrupted:
             break
+    smooth = None
+    if _SMOOTH.value and not (stages and stages[-1].result.interrupted):
+        smooth = {"radius": _SMOOTH_RADIUS.value, "epsilon": _SMOOTH_EPSILON.value}
+        refit = matting.guided_filter(content_image / 255.0, image / 255.0, **smooth)
+        image = (255.0 * np.clip(refit, 0.0, 1.0)).astype(np.float32)
     return cli.finish(image, stages, weights, start_time,
-                      extra={"photo_weight_effective": photo_weight, **labels})
+                      extra={"photo_weight_effective": photo_weight, "smooth": smooth, **labels})
 
 
 def run():

@@ -1,4 +1,5 @@
-"""The Matting Laplacian of Levin, Lischinski & Weiss, and the photorealism term of Luan et al.
+"""The Matting Laplacian of Levin, Lischinski & Weiss, the photorealism term of Luan et al.,
+and He et al.'s guided filter (photo_style --smooth): three uses of one local affine model.
 
 A. Levin, D. Lischinski, Y. Weiss, "A Closed-Form Solution to Natural Image Matting",
 IEEE TPAMI 30(2), 2008, Eq. 12: for an image I with N pixels, the N x N matrix
@@ -139,3 +140,51 @@ def photorealism_term(laplacian, weight):
         return {"photo": weight * loss}, (weight / 255.0) * gradient
 
     return term
+
+
+def box_mean(x, radius):
+    """Mean of x (H, W, ...) over the (2r+1) x (2r+1) window round each pixel, the window
+    clipped at the image's edges: two cumulative sums, whatever the radius."""
+    x = np.asarray(x, np.float64)
+    for axis in (0, 1):
+        n = x.shape[axis]
+        before = [(0, 0)] * x.ndim
+        before[axis] = (1, 0)
+        sums = np.pad(np.cumsum(x, axis=axis), before)  # sums[j] = x[0] + ... + x[j - 1]
+        ends = np.minimum(np.arange(n) + radius + 1, n)
+        starts = np.maximum(np.arange(n) - radius, 0)
+        counts = (ends - starts).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+        x = (np.take(sums, ends, axis=axis) - np.take(sums, starts, axis=axis)) / counts
+    return x
+
+
+def guided_filter(guide, source, radius, epsilon):
+    """Refits `source` as local affine functions of the colours of `guide`.
+
+    K. He, J. Sun, X. Tang, "Guided Image Filtering", IEEE TPAMI 35(6), 2013, Eq. 19-21
+    (colour guide): in each window ω_k of radius r, the least-squares affine map from the
+    guide's colours I to the source p, regularised by ε,
+
+        a_k = (Σ_k + ε U)⁻¹ (1/|ω| Σ_{i∈ω_k} I_i p_iᵀ - μ_k p̄_kᵀ),   b_k = p̄_k - a_kᵀ μ_k,
+
+    and at each pixel the average of the maps of the windows that hold it:
+    q_i = ā_iᵀ I_i + b̄_i. The same local affine model as the Matting Laplacian (He et al.
+    Sec. 3.4 relate them); with the content as guide, it pulls a stylised photo towards
+    one that is locally an affine recolouring of the content, as Luan et al.'s L_m does.
+
+    Args:
+        guide: (H, W, 3) in [0, 1]; source: (H, W, C); radius: r >= 1; epsilon: ε > 0,
+            in the guide's units squared (larger: smoother).
+
+    Returns:
+        (H, W, C) float64.
+    """
+    guide, source = np.asarray(guide, np.float64), np.asarray(source, np.float64)
+    mean_guide, mean_source = box_mean(guide, radius), box_mean(source, radius)
+    covariance = (box_mean(guide[..., :, None] * guide[..., None, :], radius)
+                  - mean_guide[..., :, None] * mean_guide[..., None, :])  # Σ_k (H, W, 3, 3)
+    cross = (box_mean(guide[..., :, None] * source[..., None, :], radius)
+             - mean_guide[..., :, None] * mean_source[..., None, :])  # (H, W, 3, C)
+    a = _inverse_3x3(covariance + epsilon * np.eye(3)) @ cross
+    b = mean_source - np.einsum("...gc,...g->...c", a, mean_guide)
+    return np.einsum("...gc,...g->...c", box_mean(a, radius), guide) + box_mean(b, radius)

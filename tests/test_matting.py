@@ -1,4 +1,5 @@
-"""The Matting Laplacian against a literal per-window construction, its theory, and L_m."""
+"""The Matting Laplacian against a literal per-window construction, its theory, L_m, and
+the guided filter against a literal per-window fit."""
 
 import numpy as np
 import pytest
@@ -77,3 +78,54 @@ def test_photorealism_loss_and_gradient(rng):
 def test_too_small_image_is_refused():
     with pytest.raises(ValueError, match="at least 3x3"):
         matting.matting_laplacian(np.zeros((2, 5, 3)))
+
+
+def windows(height, width, y, x, radius):
+    """The pixels of the window of radius r round (y, x), clipped at the edges."""
+    return (slice(max(y - radius, 0), y + radius + 1), slice(max(x - radius, 0), x + radius + 1))
+
+
+def guided_filter_reference(guide, source, radius, epsilon):
+    """He et al. 2013, Eq. 19-21, window by window: a least-squares fit in each, then the
+    mean of the fits that hold each pixel."""
+    height, width, channels = source.shape
+    a = np.zeros((height, width, 3, channels))
+    b = np.zeros((height, width, channels))
+    for y in range(height):
+        for x in range(width):
+            window = windows(height, width, y, x, radius)
+            colours, values = guide[window].reshape(-1, 3), source[window].reshape(-1, channels)
+            centred = colours - colours.mean(axis=0)
+            covariance = centred.T @ centred / len(colours)
+            cross = centred.T @ (values - values.mean(axis=0)) / len(colours)
+            a[y, x] = np.linalg.solve(covariance + epsilon * np.eye(3), cross)
+            b[y, x] = values.mean(axis=0) - a[y, x].T @ colours.mean(axis=0)
+    out = np.zeros_like(source)
+    for y in range(height):
+        for x in range(width):
+            window = windows(height, width, y, x, radius)
+            mean_a = a[window].reshape(-1, 3, channels).mean(axis=0)
+            out[y, x] = mean_a.T @ guide[y, x] + b[window].reshape(-1, channels).mean(axis=0)
+    return out
+
+
+@pytest.mark.parametrize("radius", [1, 2, 6])  # 6: every window clipped on a 7x9 image.
+def test_box_mean_and_guided_filter_match_the_literal_loops(rng, radius):
+    guide, source = rng.uniform(0, 1, (7, 9, 3)), rng.uniform(0, 1, (7, 9, 2))
+    expected_mean = np.array([[source[windows(7, 9, y, x, radius)].mean(axis=(0, 1))
+                               for x in range(9)] for y in range(7)])
+    np.testing.assert_allclose(matting.box_mean(source, radius), expected_mean, atol=1e-12)
+    np.testing.assert_allclose(matting.guided_filter(guide, source, radius, 1e-3),
+                               guided_filter_reference(guide, source, radius, 1e-3), atol=1e-10)
+
+
+def test_guided_filter_keeps_affine_recolourings_and_removes_artefacts(rng):
+    yy, xx = np.mgrid[0:48, 0:64] / 64.0
+    guide = np.clip(np.stack([xx, yy, 0.5 + 0.4 * np.sin(6 * xx * yy)], -1)
+                    + 0.05 * rng.normal(size=(48, 64, 3)), 0, 1)
+    recoloured = guide @ np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.0], [0.2, 0.1, 0.9]]) + 0.05
+    np.testing.assert_allclose(matting.guided_filter(guide, recoloured, 3, 1e-9), recoloured,
+                               atol=1e-6)  # An affine recolouring is its own best fit.
+    noisy = recoloured + 0.05 * rng.normal(size=recoloured.shape)
+    error = lambda image: np.sqrt(np.mean((image - recoloured) ** 2))  # noqa: E731
+    assert error(matting.guided_filter(guide, noisy, 4, 1e-4)) < error(noisy) / 3

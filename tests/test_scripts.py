@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import color, images, vgg
+from style_transfer import color, images, matting, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "style_transfer.py"
@@ -341,6 +341,26 @@ def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
     assert "photo" not in first["final_losses"] and second["final_losses"]["photo"] > 0
     assert sorted(report["labels"]) == ["#000000", "#ffffff"]
     assert report["photo_weight_effective"] == pytest.approx(1e4 * 4 * 3 * 512 / 10)
+    assert report["smooth"] is None
+
+    smoothed = mask_inputs / "smoothed.png"  # The same run, then the guided-filter refit.
+    done = run_script(tiny_args(mask_inputs, "--iterations", "4",
+                                "--content_seg", str(mask_inputs / "cmap.png"),
+                                "--style_seg", str(mask_inputs / "smap.png"), "--smooth",
+                                "--smooth_radius", "2", "--output", str(smoothed)),
+                      cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(smoothed.with_suffix(".json").read_text())["smooth"] == {
+        "radius": 2, "epsilon": 1e-4}
+    content = images.load(mask_inputs / "c.png", max_size=32) / 255.0
+    unsmoothed = images.load(mask_inputs / "out.png") / 255.0
+    expected = 255 * np.clip(matting.guided_filter(content, unsmoothed, 2, 1e-4), 0, 1)
+    assert np.abs(images.load(smoothed) - expected).max() <= 2  # PNG rounding, twice.
+    assert np.abs(images.load(smoothed) - 255 * unsmoothed).max() > 2  # It did refit.
+    done = run_script(tiny_args(mask_inputs, "--smooth_radius", "0", "--output",
+                                str(mask_inputs / "bad.png")),
+                      cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
+    assert_one_line_error(done, "--smooth_radius", output=mask_inputs / "bad.png")
     done = run_script(tiny_args(mask_inputs, "--content_seg", str(mask_inputs / "cmap.png")),
                       cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
     assert done.returncode == 2 and "give both segmentations or neither" in done.stderr
