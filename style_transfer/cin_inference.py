@@ -31,7 +31,7 @@ differ from the Keras model only by float rounding (thousandths of a grey level 
 
 `precision="bfloat16"` also runs the convolutions in bfloat16 (float32 accumulation;
 statistics, residual sums and the output in float32): about twice the convolution speed
-on CPUs with AVX512-BF16, at about 1 grey level of mean difference (see the README).
+on CPUs with AVX512-BF16, at 0.5 to 1 grey level of mean difference, a few at most (README).
 """
 
 import keras
