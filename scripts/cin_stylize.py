@@ -10,8 +10,9 @@ style to the next in equal steps, the sliders of the paper's figure 7 as one pic
 
 The pass runs through cin_inference.Stylizer: the same network with its upsampling and
 last convolutions rewritten to need fewer multiply-adds (exact; float rounding aside).
---precision bfloat16 also halves the convolutions' cost on CPUs with AVX512-BF16, at
-about one grey level of difference.
+Where the CPU has bfloat16 dot products (AVX512-BF16 or AMX) the convolutions run in
+bfloat16, about twice as fast, at about one grey level of difference; --precision float32
+asks for the exact pass everywhere.
 
 Example:
     python scripts/cin_stylize.py --model runs/ab/model.keras --content photo.jpg \
@@ -40,9 +41,10 @@ _INTERPOLATION_GRID = flags.DEFINE_string(
     "interpolation_grid", None, "Also write a grid moving from each style to the next.")
 _GRID_STEPS = flags.DEFINE_integer("grid_steps", 5, "Columns of the interpolation grid.",
                                    lower_bound=2)
-_PRECISION = flags.DEFINE_enum("precision", "float32", cin_inference.PRECISIONS,
+_PRECISION = flags.DEFINE_enum("precision", "auto", cin_inference.PRECISIONS,
                                "Convolutions in float32 (exact) or bfloat16 (faster on CPUs "
-                               "with AVX512-BF16 or AMX; about 1 grey level off).")
+                               "with AVX512-BF16 or AMX; about 1 grey level off); auto: "
+                               "bfloat16 where the CPU has it, else float32.")
 flags.register_validator("model", lambda path: path is None or pathlib.Path(path).is_file(),
                          "--model: no such file; give the model.keras that cin_train wrote")
 
@@ -95,7 +97,7 @@ def main(argv):
         images.save(picture.astype(np.float32), _INTERPOLATION_GRID.value)
     return cli.finish(image, [], None, start_time, extra={
         "model": _MODEL.value, "style_weights": cin.style_weights(num_styles, mix),
-        "precision": _PRECISION.value})
+        "precision": stylizer.precision})
 
 
 def run():

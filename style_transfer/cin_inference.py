@@ -32,7 +32,11 @@ differ from the Keras model only by float rounding (thousandths of a grey level 
 `precision="bfloat16"` also runs the convolutions in bfloat16 (float32 accumulation;
 statistics, residual sums and the output in float32): about twice the convolution speed
 on CPUs with AVX512-BF16, at 0.5 to 1 grey level of mean difference, a few at most (README).
+`precision="auto"` (the default) picks bfloat16 where the CPU multiplies it in hardware
+and float32 elsewhere, where oneDNN would emulate bfloat16 and gain nothing.
 """
+
+import pathlib
 
 import keras
 import numpy as np
@@ -40,7 +44,9 @@ import tensorflow as tf
 
 from style_transfer import cin
 
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = ("auto", "float32", "bfloat16")
+# /proc/cpuinfo flags of x86 CPUs with bfloat16 dot products (Cooper Lake, Zen 4, AMX).
+_BFLOAT16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
 
 # Row a: which of the 3 taps of an upsampled image fall on low-resolution pixels
 # i - 1 + a and i + a, for output rows 2i + a (derivation in the module docstring).
@@ -117,18 +123,53 @@ def _normalise(y, gamma, beta, epsilon, relu, residual, pad, pad_mode, conv_dtyp
     return x, tf.cast(tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], pad_mode), conv_dtype)
 
 
+def native_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU has bfloat16 dot products in hardware, from the flags Linux lists
+    in `cpuinfo`; False where that file cannot be read (macOS, Windows): float32 is safe."""
+    try:
+        lines = pathlib.Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        return False
+    flags = {flag for line in lines if line.startswith("flags")
+             for flag in line.partition(":")[2].split()}
+    return bool(flags & _BFLOAT16_CPU_FLAGS)
+
+
+def bfloat16_convolutions_run():
+    """Whether TensorFlow runs bfloat16 convolutions on this CPU: oneDNN emulates them on
+    AVX512 without BF16 (about 2.7x slower than float32, measured) and refuses them below."""
+    try:
+        tf.nn.conv2d(tf.zeros((1, 3, 3, 1), tf.bfloat16), tf.zeros((3, 3, 1, 1), tf.bfloat16),
+                     1, "VALID")
+        return True
+    except tf.errors.OpError:
+        return False
+
+
+def resolve_precision(precision):
+    """The precision to run: "auto" is bfloat16 on CPUs with native bfloat16, else float32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"--precision {precision}: choose one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "bfloat16" if native_bfloat16() and bfloat16_convolutions_run() else "float32"
+    if precision == "bfloat16" and not bfloat16_convolutions_run():
+        raise ValueError("--precision bfloat16: this CPU cannot run bfloat16 convolutions "
+                         "(oneDNN needs AVX512); use --precision float32 or auto")
+    return precision
+
+
 class Stylizer:
     """T(x, w) of a network built by cin.transformer_network, computed as the module says.
 
     Call it as the Keras network: stylizer([images (B, H, W, 3) in [0, 255], style
     weights (B, N)]) -> (B, H, W, 3) in [0, 255], H and W multiples of 4. It reads the
-    network's weights once: train, then build a Stylizer.
+    network's weights once: train, then build a Stylizer. `precision` is "float32",
+    "bfloat16" or "auto" (resolve_precision); `self.precision` says which it runs.
     """
 
-    def __init__(self, network, precision="float32"):
-        if precision not in PRECISIONS:
-            raise ValueError(f"--precision {precision}: choose one of {', '.join(PRECISIONS)}")
-        self.conv_dtype = tf.as_dtype(precision)
+    def __init__(self, network, precision="auto"):
+        self.precision = resolve_precision(precision)
+        self.conv_dtype = tf.as_dtype(self.precision)
         convs = [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)]
         norms = [layer for layer in network.layers
                  if isinstance(layer, cin.ConditionalInstanceNormalization)]

@@ -1,5 +1,10 @@
 """The fast stylisation path: each rewrite against the layers it replaces, and the whole."""
 
+import os
+import platform
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -79,7 +84,7 @@ def test_stylizer_equals_the_keras_network(network, rng):
     photos = rng.uniform(0, 255, (2, 36, 44, 3)).astype(np.float32)
     weights = np.array([[1, 0, 0], [0.2, 0.5, 0.3]], np.float32)
     expected = network([photos, weights]).numpy()
-    float32 = cin_inference.Stylizer(network)([photos, weights]).numpy()
+    float32 = cin_inference.Stylizer(network, "float32")([photos, weights]).numpy()
     np.testing.assert_allclose(float32, expected, atol=0.02)  # Grey levels of 255.
     bfloat16 = cin_inference.Stylizer(network, "bfloat16")([photos, weights]).numpy()
     assert np.abs(bfloat16 - expected).mean() < 3 and np.abs(bfloat16 - expected).max() < 40
@@ -89,7 +94,8 @@ def test_stylizer_equals_the_keras_network(network, rng):
 def test_stylize_image_takes_any_size(network, rng):
     photo = rng.uniform(0, 255, (30, 21, 3)).astype(np.float32)
     weights = cin.style_weights(3, {2: 1.0})
-    out = cin_inference.stylize_image(cin_inference.Stylizer(network), photo, weights)
+    out = cin_inference.stylize_image(cin_inference.Stylizer(network, "float32"), photo,
+                                       weights)
     padded = np.pad(photo, ((0, 2), (0, 3), (0, 0)), mode="reflect")
     expected = network([padded[None], np.array([weights], np.float32)]).numpy()[0, :30, :21]
     np.testing.assert_allclose(out, expected, atol=0.02)
@@ -99,5 +105,41 @@ def test_stylizer_refuses_other_networks_and_precisions(network):
     other = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 3)])
     with pytest.raises(ValueError, match="not a network built by cin.transformer_network"):
         cin_inference.Stylizer(other)
-    with pytest.raises(ValueError, match="--precision float16: choose one of float32, bfloat16"):
+    with pytest.raises(ValueError, match="--precision float16: choose one of auto, float32, "
+                                         "bfloat16"):
         cin_inference.Stylizer(network, "float16")
+
+
+@pytest.mark.parametrize("flags, native", [
+    ("fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("fpu sse2 avx2 amx_tile amx_bf16 amx_int8", True),
+    ("fpu sse2 avx2 avx512f avx512_vnni", False),   # AVX512 alone emulates bfloat16.
+])
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: a CPU\nflags\t\t: {flags}\n"
+                       f"bugs\t\t: avx512_bf16\n")  # Only the flags line counts.
+    assert cin_inference.native_bfloat16(cpuinfo) is native
+    assert cin_inference.native_bfloat16(tmp_path / "missing") is False
+
+
+def test_auto_precision_follows_the_cpu(network, monkeypatch):
+    monkeypatch.setattr(cin_inference, "bfloat16_convolutions_run", lambda: True)
+    for native, expected in ((True, "bfloat16"), (False, "float32")):
+        monkeypatch.setattr(cin_inference, "native_bfloat16", lambda native=native: native)
+        stylizer = cin_inference.Stylizer(network)
+        assert stylizer.precision == expected and stylizer.conv_dtype == tf.as_dtype(expected)
+    assert cin_inference.Stylizer(network, "float32").precision == "float32"
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.machine() != "x86_64",
+                    reason="oneDNN limits only x86 ISAs")
+def test_a_cpu_without_avx512_refuses_bfloat16_in_one_line():
+    """oneDNN limited to AVX2 cannot convolve in bfloat16: auto falls back to float32, and
+    an explicit bfloat16 is a ValueError (one line from the scripts), not a crash."""
+    probe = ("from style_transfer import cin_inference as c; print(c.resolve_precision('auto'));"
+             " c.resolve_precision('bfloat16')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}, timeout=300)
+    assert done.stdout.strip() == "float32"
+    assert "ValueError: --precision bfloat16: this CPU cannot run bfloat16" in done.stderr
