@@ -7,7 +7,8 @@ stylised images per second at 256 and 512 px, one image per forward pass as cin_
 runs it, best of three rounds after a warm-up:
   - keras: the Keras network itself (what training runs);
   - stylizer float32 / bfloat16: cin_inference.Stylizer, the same function rewritten
-    (cin_stylize's --precision), with its largest difference from the Keras output;
+    (cin_stylize's --precision; its default, auto, is bfloat16 on CPUs that have it),
+    with its difference from the Keras output;
   - width 16: cin_train --network_width 16 (about a quarter of the multiply-adds).
 γ and β are random (a fresh network has 1 and 0), so the differences are not flattered.
 
@@ -15,8 +16,12 @@ Target (issue 8): at least 10 images per second at 256 px on a 2-core CPU.
 
 Usage:
     python benchmarks/cin.py --output benchmarks/results/cin.json
+    # bfloat16 emulated, as on AVX512 CPUs without BF16 (why auto picks float32 there):
+    ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI python benchmarks/cin.py --train_steps 0 \
+        --output benchmarks/results/cin_avx512_without_bf16.json
 """
 
+import os
 import pathlib
 import sys
 import time
@@ -31,15 +36,14 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-_TRAIN_STEPS = flags.DEFINE_integer("train_steps", 5, "Timed training steps.")
+_TRAIN_STEPS = flags.DEFINE_integer("train_steps", 5, "Timed training steps (0: none).",
+                                    lower_bound=0)
 _IMAGES = flags.DEFINE_integer("images", 10, "Timed stylisations per size.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 
-def main(argv):
-    del argv  # Unused.
-    rng = np.random.default_rng(0)
-    network = cin.transformer_network(2)
+def train_steps_per_second(network, rng):
+    """Adam steps of cin_train's loss at 256 px, batch 4, after one traced step."""
     model = vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS))
     styles = rng.uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
     grams = [losses.style_target(model, s, list(vgg.STYLE_LAYERS)).grams for s in styles]
@@ -57,8 +61,18 @@ def main(argv):
     steps_per_second = _TRAIN_STEPS.value / (time.perf_counter() - start)
     print(f"training at 256 px, batch 4: {steps_per_second:.3f} steps/s "
           f"({1 / steps_per_second:.1f} s/step)", flush=True)
-    results = {"train_steps_per_second_256_batch4": steps_per_second, "stylize": []}
+    return steps_per_second
 
+
+def main(argv):
+    del argv  # Unused.
+    rng = np.random.default_rng(0)
+    network = cin.transformer_network(2)
+    results = {"train_steps_per_second_256_batch4": None, "stylize": [],
+               "auto_precision_here": cin_inference.resolve_precision("auto"),
+               "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA")}
+    if _TRAIN_STEPS.value:
+        results["train_steps_per_second_256_batch4"] = train_steps_per_second(network, rng)
     weights = np.array([[0.5, 0.5]], np.float32)
     narrow = cin.transformer_network(2, base_filters=16)
     for variable in network.weights + narrow.weights:  # Trained-looking γ and β.
@@ -66,17 +80,17 @@ def main(argv):
             variable.assign(rng.normal(float(variable.name == "gamma"), 0.3, variable.shape))
     keras_forward = tf.function(lambda image, w: network([image, w]), reduce_retracing=True)
     candidates = [("keras", 32, lambda inputs: keras_forward(*inputs))]
-    for precision in cin_inference.PRECISIONS:
+    for precision in ("float32", "bfloat16"):
         candidates.append((f"stylizer {precision}", 32,
                            cin_inference.Stylizer(network, precision)))
-    candidates.append(("stylizer float32", 16, cin_inference.Stylizer(narrow)))
+    candidates.append(("stylizer float32", 16, cin_inference.Stylizer(narrow, "float32")))
     for size in (256, 512):
         image = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
         expected = keras_forward(image, weights).numpy()
         for name, width, forward in candidates:
             call = lambda f=forward: np.asarray(f([image, weights]))  # noqa: E731
             start = time.perf_counter()
-            output = call()  # Traces (and compiles the XLA parts) at this size.
+            output = call()  # Traces at this size.
             first_call = time.perf_counter() - start
             rounds = []
             for _ in range(3):
