@@ -221,19 +221,14 @@ def doodle(run):
                                           SAMPLES / "masks" / "doodle.png")
     settings = run.settings(content_layers=[], style_weight=1.0,  # β = 1 for MRF.
                             style_layer_weights={layer: 0.5 for layer in patches.MRF_LAYERS})
-    start, stages, image = time.time(), [], None
-    for size in sorted({max(48, run.size // 2), run.size}):  # relu4_1 needs 3 positions.
-        style, doodle_image = run.load(painting, size), run.load(sketch, size)
-        style_map = masks.read_label_map(painting_map, *style.shape[:2])
-        doodle_map = masks.read_label_map(sketch, *doodle_image.shape[:2])
-        pairs, _ = masks.pair_maps(doodle_map, style_map, masks.DEFAULT_TOLERANCE,
-                                   ("doodle", "painting map"), require_all=True)
-        init = images.initial_image("noise", doodle_image, style, seed=cli.SEED.value) \
-            if image is None else images.resize(image, *doodle_image.shape[:2])
-        result = transfer.stylize_by_patches(run.model, None, style, doodle_map, style_map,
-                                             pairs, init, settings, patches.PatchSettings("mrf"))
-        stages.append(cli.Stage.of(size, doodle_image, [style], result))
-        image = result.image
+    sizes = sorted({max(48, run.size // 2), run.size})  # relu4_1 needs 3 positions.
+    start = time.time()
+    stages, _, _ = cli.coarse_to_fine_patches(
+        run.model, settings, patches.PatchSettings("mrf"), run.load(sketch), run.load(painting),
+        maps=(sketch, painting_map), sizes=sizes, with_content=False,
+        map_names=("doodle", "painting map"),
+        initial=lambda doodle, style: images.initial_image("noise", doodle, style,
+                                                           seed=cli.SEED.value))
     art = run.record("doodle_2_art", stages, start)
     return ([[run.load(painting), run.load(painting_map), run.load(sketch), art]],
             ["painting", "its map", "doodle", "doodle_2_art"], [],

@@ -328,48 +328,65 @@ def optimize_and_finish(model, content_image, style_images, style_targets, setti
 
 def patch_stages(model, settings, patch_settings, canvas_original, style_original,
                  with_content):
-    """Patch style transfer at each of --size or --scales, coarse to fine.
+    """Patch style transfer at each of --size or --scales, coarse to fine, from --init,
+    with --content_map, --style_map, --map_tolerance and --style_scale: see
+    `coarse_to_fine_patches`, which takes them as arguments."""
+    return coarse_to_fine_patches(
+        model, settings, patch_settings, canvas_original, style_original,
+        maps=(flags.FLAGS.content_map, flags.FLAGS.style_map),
+        sizes=output_sizes(SIZE.value, SCALES.value), with_content=with_content,
+        initial=lambda canvas, style_image: initial_image(canvas, [style_image]),
+        style_scale=STYLE_SCALE.value, tolerance=flags.FLAGS.map_tolerance,
+        map_names=("--content_map", "--style_map"), progress=progress)
+
+
+def coarse_to_fine_patches(model, settings, patch_settings, canvas_original, style_original,
+                           maps, sizes, with_content, initial, style_scale=1.0,
+                           tolerance=masks.DEFAULT_TOLERANCE, map_names=("map", "style map"),
+                           progress=None):
+    """Patch style transfer at each size in turn, coarse to fine.
 
     At each size the maps are read afresh at the image sizes (nearest neighbour), their
-    regions paired by colour (every --content_map colour must be in --style_map), and
-    the optimisation starts from the coarser result, upsampled (or from --init).
+    regions paired by colour (every colour of the canvas' map must be in the style's),
+    and the optimisation starts from the coarser result, upsampled (as Champandard's
+    phases), or at the first size from `initial`.
 
     Args:
         model: feature model covering the content and style layers.
         settings: `transfer.GatysSettings`; patch_settings: `patches.PatchSettings`.
         canvas_original: (H, W, 3) the content image, or the doodle itself: it fixes the
-            output's shape, and --init content starts from it.
+            output's shape.
         style_original: (H_s, W_s, 3).
+        maps: paths of the canvas' and the style's colour-coded maps.
+        sizes: longest sides, coarse to fine; the style is resized to size * style_scale.
         with_content: whether `canvas_original` is a content image to keep (else a
             doodle: no content term).
+        initial: (canvas, style image) -> the first size's starting image.
+        map_names: how errors name the two maps (the flags, in the scripts).
+        progress: stage name or None -> L-BFGS callback; None for no progress lines.
 
     Returns:
         (stages, image, summary): `Stage`s, the final image, and the paired colours and
         style settings for the report.
     """
     stages, image = [], None
-    sizes = output_sizes(SIZE.value, SCALES.value)
     for size in sizes:
         canvas = images.resize_longest_side(canvas_original, size)  # (H, W, 3)
-        style_image = images.resize_longest_side(style_original,
-                                                 round(size * STYLE_SCALE.value))
-        tolerance = flags.FLAGS.map_tolerance
-        content_map = masks.read_label_map(flags.FLAGS.content_map, *canvas.shape[:2],
-                                           tolerance)
-        style_map = masks.read_label_map(flags.FLAGS.style_map, *style_image.shape[:2],
-                                         tolerance)
-        pairs, summary = masks.pair_maps(content_map, style_map, tolerance,
-                                         ("--content_map", "--style_map"), require_all=True)
+        style_image = images.resize_longest_side(style_original, round(size * style_scale))
+        content_map = masks.read_label_map(maps[0], *canvas.shape[:2], tolerance)
+        style_map = masks.read_label_map(maps[1], *style_image.shape[:2], tolerance)
+        pairs, summary = masks.pair_maps(content_map, style_map, tolerance, map_names,
+                                         require_all=True)
         if image is None:
             say(f"regions: {masks.palette_text(content_map, [c for c, _ in pairs])}",
                 QUIET.value)
-            init_image = initial_image(canvas, [style_image])
-        else:  # Start from the coarser result, upsampled (as Champandard's phases).
+            init_image = initial(canvas, style_image)
+        else:  # Start from the coarser result, upsampled.
             init_image = images.resize(image, *canvas.shape[:2])
         result = transfer.stylize_by_patches(
             model, canvas if with_content else None, style_image, content_map, style_map,
             pairs, init_image, settings, patch_settings,
-            progress(stage=f"{size}px" if len(sizes) > 1 else None))
+            None if progress is None else progress(f"{size}px" if len(sizes) > 1 else None))
         stages.append(Stage.of(size, canvas, [style_image], result))
         image = result.image
         if result.interrupted:
