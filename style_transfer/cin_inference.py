@@ -33,7 +33,8 @@ differ from the Keras model only by float rounding (thousandths of a grey level 
 statistics, residual sums and the output in float32): about twice the convolution speed
 on CPUs with AVX512-BF16, at 0.5 to 1 grey level of mean difference, a few at most (README).
 `precision="auto"` (the default) picks bfloat16 where the CPU multiplies it in hardware
-and float32 elsewhere, where oneDNN would emulate bfloat16 and gain nothing.
+and float32 elsewhere, where oneDNN emulates bfloat16 2.4x slower than float32 (AVX512
+without BF16) or refuses it (AVX2): benchmarks/results/cin_avx512_without_bf16.json.
 """
 
 import pathlib
@@ -137,7 +138,7 @@ def native_bfloat16(cpuinfo="/proc/cpuinfo"):
 
 def bfloat16_convolutions_run():
     """Whether TensorFlow runs bfloat16 convolutions on this CPU: oneDNN emulates them on
-    AVX512 without BF16 (about 2.7x slower than float32, measured) and refuses them below."""
+    AVX512 without BF16 (slower than float32) and refuses them below."""
     try:
         tf.nn.conv2d(tf.zeros((1, 3, 3, 1), tf.bfloat16), tf.zeros((3, 3, 1, 1), tf.bfloat16),
                      1, "VALID")
