@@ -3,8 +3,9 @@
 Measured in one process: the time to build the Laplacian (median of --repeats) and the
 peak memory the build adds (Linux VmHWM, reset before it), at 256 and 512 px squares of
 a real photo; the cost of the photorealism term per evaluation (three sparse products)
-and of the --smooth guided-filter refit (radius 4, once per run); and seconds per L-BFGS iteration of photo_style's second stage (Gatys loss plus L_m)
-against its first stage (Gatys loss alone) at 512 px.
+and of the --smooth guided-filter refit (its defaults, once per run); and seconds per
+L-BFGS iteration of photo_style's second stage (Gatys loss plus L_m) against its first
+stage (Gatys loss alone) at 512 px.
 
 Target (issue 7): 512x512 in at most 0.5 s and a few hundred MB.
 
@@ -45,7 +46,7 @@ def build_figures(photo, side):
         matting.photorealism_loss(laplacian, square)
     term_seconds = (time.perf_counter() - start) / _REPEATS.value
     start = time.perf_counter()
-    matting.guided_filter(square, square, 4, 1e-4)
+    matting.guided_filter(square, square, matting.SMOOTH_RADIUS, matting.SMOOTH_EPSILON)
     smooth_seconds = time.perf_counter() - start
     figures = {"side": side, "build_seconds": float(np.median(seconds)),
                "build_memory_mb": peak_mb, "nonzeros": int(laplacian.nnz),

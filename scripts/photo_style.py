@@ -54,10 +54,11 @@ _MATTING_EPSILON = flags.DEFINE_float(
     lower_bound=0.0)
 _SMOOTH = flags.DEFINE_bool("smooth", False, "Refit the result as local affine recolourings "
                              "of the content (guided filter, He et al. 2013).")
-_SMOOTH_RADIUS = flags.DEFINE_integer("smooth_radius", 4, "--smooth: window radius in pixels.",
-                                      lower_bound=1)
-_SMOOTH_EPSILON = flags.DEFINE_float("smooth_epsilon", 1e-4, "--smooth: ε, in colours in "
-                                     "[0, 1] squared (larger: smoother).", lower_bound=1e-12)
+_SMOOTH_RADIUS = flags.DEFINE_integer("smooth_radius", matting.SMOOTH_RADIUS,
+                                      "--smooth: window radius in pixels.", lower_bound=1)
+_SMOOTH_EPSILON = flags.DEFINE_float("smooth_epsilon", matting.SMOOTH_EPSILON,
+                                     "--smooth: ε, in colours in [0, 1] squared (larger: "
+                                     "smoother).", lower_bound=1e-12)
 _MAP_TOLERANCE = cli.define_map_tolerance()
 flags.register_validator("style", lambda styles: styles is None or len(styles) == 1,
                          "--style: give one style photograph")

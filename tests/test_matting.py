@@ -80,7 +80,7 @@ def test_too_small_image_is_refused():
         matting.matting_laplacian(np.zeros((2, 5, 3)))
 
 
-def windows(height, width, y, x, radius):
+def window(y, x, radius):
     """The pixels of the window of radius r round (y, x), clipped at the edges."""
     return (slice(max(y - radius, 0), y + radius + 1), slice(max(x - radius, 0), x + radius + 1))
 
@@ -93,8 +93,8 @@ def guided_filter_reference(guide, source, radius, epsilon):
     b = np.zeros((height, width, channels))
     for y in range(height):
         for x in range(width):
-            window = windows(height, width, y, x, radius)
-            colours, values = guide[window].reshape(-1, 3), source[window].reshape(-1, channels)
+            pixels = window(y, x, radius)
+            colours, values = guide[pixels].reshape(-1, 3), source[pixels].reshape(-1, channels)
             centred = colours - colours.mean(axis=0)
             covariance = centred.T @ centred / len(colours)
             cross = centred.T @ (values - values.mean(axis=0)) / len(colours)
@@ -103,16 +103,16 @@ def guided_filter_reference(guide, source, radius, epsilon):
     out = np.zeros_like(source)
     for y in range(height):
         for x in range(width):
-            window = windows(height, width, y, x, radius)
-            mean_a = a[window].reshape(-1, 3, channels).mean(axis=0)
-            out[y, x] = mean_a.T @ guide[y, x] + b[window].reshape(-1, channels).mean(axis=0)
+            pixels = window(y, x, radius)
+            mean_a = a[pixels].reshape(-1, 3, channels).mean(axis=0)
+            out[y, x] = mean_a.T @ guide[y, x] + b[pixels].reshape(-1, channels).mean(axis=0)
     return out
 
 
 @pytest.mark.parametrize("radius", [1, 2, 6])  # 6: every window clipped on a 7x9 image.
 def test_box_mean_and_guided_filter_match_the_literal_loops(rng, radius):
     guide, source = rng.uniform(0, 1, (7, 9, 3)), rng.uniform(0, 1, (7, 9, 2))
-    expected_mean = np.array([[source[windows(7, 9, y, x, radius)].mean(axis=(0, 1))
+    expected_mean = np.array([[source[window(y, x, radius)].mean(axis=(0, 1))
                                for x in range(9)] for y in range(7)])
     np.testing.assert_allclose(matting.box_mean(source, radius), expected_mean, atol=1e-12)
     np.testing.assert_allclose(matting.guided_filter(guide, source, radius, 1e-3),
