@@ -26,83 +26,76 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cin, cin_inference, cli, grid, images  # noqa: E402  (first: quiets TF)
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 from absl import flags  # noqa: E402
 
-_MODEL = flags.DEFINE_string("model", None, "A network saved by cin_train.py (.keras).")
-_STYLE_INDEX = flags.DEFINE_integer("style_index", None, "The style to apply (0-based).",
-                                    lower_bound=0)
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+import numpy as np  # noqa: E402
+
+from style_transfer import cin, cin_inference, grid, images, transfer  # noqa: E402
+
+_MODEL = cli.input_file("model", "A network saved by cin_train.py (.keras).")
+_CONTENT = cli.input_file("content", "The photo to stylise.")
+_STYLE_INDEX = cli.number("style_index", 0, "The style to apply (0-based).", integer=True,
+                          low=0, high=10 ** 6)
 _STYLE_MIX = flags.DEFINE_string("style_mix", None, "Styles to mix, index:weight,... "
                                  "(e.g. 0:0.3,2:0.7); weights are normalised to sum 1.")
+_SIZE = cli.number("size", None, "Longest side of the output; default: the photo's own.",
+                   integer=True, low=16, high=16384)
 _INTERPOLATION_GRID = flags.DEFINE_string(
     "interpolation_grid", None, "Also write a grid moving from each style to the next.")
-_GRID_STEPS = flags.DEFINE_integer("grid_steps", 5, "Columns of the interpolation grid.",
-                                   lower_bound=2)
+_GRID_STEPS = cli.number("grid_steps", 5, "Columns of the interpolation grid.", integer=True,
+                         low=2, high=64)
 _PRECISION = flags.DEFINE_enum("precision", "auto", cin_inference.PRECISIONS,
                                "Convolutions in float32 (exact) or bfloat16 (faster on CPUs "
                                "with AVX512-BF16 or AMX; about 1 grey level off); auto: "
                                "bfloat16 where the CPU has it, else float32.")
-flags.register_validator("model", lambda path: path is None or pathlib.Path(path).is_file(),
-                         "--model: no such file; give the model.keras that cin_train wrote")
+_OUTPUT = cli.output_flags()
+cli.group("method", "style_mix", "interpolation_grid", "precision")
 
 
-def parse_mix(text, num_styles):
-    """'0:0.3,2:0.7' -> {0: 0.3, 2: 0.7}, checked against the network's styles."""
+def parse_mix(text):
+    """'0:0.3,2:0.7' -> {0: 0.3, 2: 0.7} (checked against the network by StyleNetwork)."""
     mix = {}
     try:
         for part in text.split(","):
             index, weight = part.split(":")
             mix[int(index)] = float(weight)
     except ValueError:
-        raise ValueError(f"--style_mix {text}: write index:weight,... e.g. 0:0.3,1:0.7") from None
-    if any(i < 0 or i >= num_styles for i in mix) or min(mix.values()) < 0 or not sum(
-            mix.values()) > 0:
-        raise ValueError(f"--style_mix {text}: the network has styles 0 to {num_styles - 1}; "
-                         f"give weights >= 0, not all 0")
+        raise cli.ArgumentError("style_mix", f"{text}: write index:weight,... e.g. "
+                                             f"0:0.3,1:0.7") from None
     return mix
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
+    network = cin.StyleNetwork.load(_MODEL.value)
+    photo = images.load(_CONTENT.value, max_size=_SIZE.value)
+    style = parse_mix(_STYLE_MIX.value) if _STYLE_MIX.value else _STYLE_INDEX.value
     try:
-        network = keras.models.load_model(_MODEL.value)
-    except Exception as error:  # Keras raises several types for a bad file.
-        raise ValueError(f"--model {_MODEL.value}: not a network saved by cin_train "
-                         f"({str(error).splitlines()[0] if str(error) else error})") from None
-    num_styles = network.inputs[1].shape[-1]
-    photo = images.load(cli.CONTENT.value, max_size=cli.SIZE.value)
-    if _STYLE_MIX.value:
-        mix = parse_mix(_STYLE_MIX.value, num_styles)
-    else:
-        index = _STYLE_INDEX.value or 0
-        if index >= num_styles:
-            raise ValueError(f"--style_index {index}: the network has styles 0 to "
-                             f"{num_styles - 1}")
-        mix = {index: 1.0}
-    stylizer = cin_inference.Stylizer(network, _PRECISION.value)
-    image = cin_inference.stylize_image(stylizer, photo, cin.style_weights(num_styles, mix))
-
+        weights = network.style_weights(style)  # w: one-hot, or a mix of γ and β.
+    except cli.ArgumentError as error:
+        raise cli.ArgumentError("style_mix" if _STYLE_MIX.value else "style_index",
+                                error.detail) from None
+    image = network.stylize(photo, weights, precision=_PRECISION.value)
     if _INTERPOLATION_GRID.value:  # Row s: style s to style s+1 in equal steps.
         steps = np.linspace(0.0, 1.0, _GRID_STEPS.value)
-        rows = cin_inference.interpolation_rows(stylizer, photo, _GRID_STEPS.value)
+        rows = network.interpolation_rows(photo, _GRID_STEPS.value, precision=_PRECISION.value)
         picture = grid.draw_grid(
             rows, title="cin_mix: Dumoulin et al. 2017, Fig. 7 (style interpolation)",
             caption=f"model {pathlib.Path(_MODEL.value).name}; columns: weight of the next "
                     f"style", column_labels=[f"{t:.2f}" for t in steps],
             row_labels=[f"{s}->{s + 1}" for s in range(len(rows))])
         images.save(picture.astype(np.float32), _INTERPOLATION_GRID.value)
-    return cli.finish(image, [], None, start_time, extra={
-        "model": _MODEL.value, "style_weights": cin.style_weights(num_styles, mix),
-        "precision": stylizer.precision})
+    result = transfer.Result(image, "cin_stylize", None, details={
+        "model": _MODEL.value, "style_weights": weights,
+        "precision": network.stylizer(_PRECISION.value).precision})
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `cin_stylize` command."""
-    cli.run(main, required=["model", "content"])
+    cli.run(main, __doc__, required=["model", "content"])
 
 
 if __name__ == "__main__":

@@ -12,10 +12,14 @@ is close to the painting patch that matches it best, where matching also counts 
 maps, appended to the features as channels weighted by ω (--semantic_weight), so the
 region painted in a colour takes its patches from the painting's region of that colour:
 
-    L = β Σ_l w_l Σ_i |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|² + λ_tv TV                 (Eqs. 2, 3)
+    L = β Σ_l w_l mean_i,p |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|²_p + λ_tv TV_2.5           (Eqs. 2, 3)
 
-Champandard optimises coarse to fine; give --scales 128,256,512 to do the same. With
---patch_loss gram each region takes the Gram matrices of its painting region instead.
+The defaults reproduce alexjc/neural-doodle's objective (style_transfer/semantic.py):
+β = 25 on the mean, every 3x3 patch, ω = 10 with matching by cosines per position, the
+smoothness prior (Δx² + Δy²)^1.25 weighted 1, average pooling, three scales of 100
+iterations from noise. --content adds a photograph whose map the doodle is (α = 10 on
+its mean squared error). With --patch_loss gram each region takes the Gram matrices of
+its painting region instead.
 
 Example:
     python scripts/doodle_2_art.py --content_map doodle.png --style painting.jpg \
@@ -29,32 +33,32 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from absl import flags  # noqa: E402
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import semantic  # noqa: E402
 
-from style_transfer import cli, images  # noqa: E402
-
-cli.define_patch_flags("mrf", "The doodle: a colour-coded map of the output, in the "
-                       "colours of --style_map.")
-flags.FLAGS.set_default("init", "noise")  # Champandard starts from noise.
+_DOODLE = cli.input_file("content_map", "The doodle: a colour-coded map of the output, in "
+                         "the colours of --style_map.")
+_STYLE = cli.input_file("style", "The painting.")
+_STYLE_MAP = cli.input_file("style_map", "Colour-coded map of the painting.")
+_CONTENT = cli.input_file("content", "Optional photograph whose map the doodle is.")
+_SETTINGS = cli.settings_flags(semantic.DoodleSettings)
+_OUTPUT = cli.output_flags()
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    patch_settings, settings = cli.patch_settings(with_content=False)
-    doodle = images.load(flags.FLAGS.content_map)  # Its size is the output's.
-    style_image = images.load(cli.STYLE.value[0])
-    weights, model = cli.feature_model(settings)
-
-    # Region k of the doodle from region k of the painting, coarse to fine.
-    stages, image, summary = cli.patch_stages(model, settings, patch_settings, doodle,
-                                              style_image, with_content=False)
-    return cli.finish(image, stages, weights, start_time, extra=summary)
+    # From noise, coarse to fine: each doodle region takes patches of its painting region.
+    result = semantic.doodle_2_art(_DOODLE.value, _STYLE.value, _STYLE_MAP.value,
+                                   content=_CONTENT.value, progress=cli.progress(_OUTPUT),
+                                   **cli.values(_SETTINGS))
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `doodle_2_art` command."""
-    cli.run(main, required=["style", "content_map", "style_map"])
+    cli.run(main, __doc__, required=["style", "content_map", "style_map"],
+            argument_flags={"doodle": "content_map"})
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ of region r at layer l compares Gram matrices measured inside the region only, e
 normalised by the mask's sum so that a small region is styled as strongly as a large one:
 
     Ĝ_r^l = Σ_k m_r,k F_k F_kᵀ / Σ_k m_r,k
-    L = α L_content + β Σ_r Σ_l w_l Σ_ij (Ĝ_r^l - Â_r^l)_ij² / (4 N_l²) + λ_tv TV
+    L = α L_content + β Σ_r Σ_l w_l mean_ij (Ĝ_r^l - Â_r^l)_ij² + λ_tv TV
 
-where Â_r^l is the mean Gram matrix of style image r. Masks are thresholded at one half:
+where Â_r^l is the Gram matrix per position of style image r; the defaults are Gatys'
+recipe for this network (α = 1, β = 1e3, w_l = 1/N_l²), per region. Masks are thresholded at one half:
 regions are hard (for soft weights, see mask_style.py). Pixels that no mask covers keep
 only the content loss. One forward pass of the network per evaluation serves every mask.
 
@@ -26,34 +27,29 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, losses, masks  # noqa: E402
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import gatys  # noqa: E402
 
-_STYLE_MASKS = cli.define_image_list(
-    "style_masks", "One mask per --style image, white where that style goes (Gatys et "
-    "al. 2017, Sec. 4).", one_per_style=True)
+_CONTENT = cli.input_file("content", "Content image p.")
+_STYLE = cli.input_files("style", "Style images, comma-separated, one per mask.")
+_STYLE_MASKS = cli.input_files("style_masks", "One mask per --style image, white where that "
+                               "style goes (Gatys et al. 2017, Sec. 4).")
+_SETTINGS = cli.settings_flags(gatys.GatysSettings)
+_OUTPUT = cli.output_flags()
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l.
-    content_image, style_images = cli.load_images()
-    height, width = content_image.shape[:2]
-    region_masks = [masks.load_mask(path, height, width) > 0.5  # Hard regions R_r.
-                    for path in _STYLE_MASKS.value]
-    cli.say(masks.coverage_line(region_masks, cli.STYLE.value), cli.QUIET.value)
-    weights, model = cli.feature_model(settings)
-
-    # One style target per region: Â_r^l of the whole style image, Ĝ_r^l over R_r.
-    style_targets = losses.masked_style_targets(model, style_images, region_masks,
-                                                settings.style_layers)
-    return cli.optimize_and_finish(model, content_image, style_images, style_targets,
-                                   settings, weights, start_time)
+    # Hard regions R_r (masks over one half), one style target each: Â_r^l, Ĝ_r^l.
+    result = gatys.multi_style(_CONTENT.value, _STYLE.value, _STYLE_MASKS.value,
+                               progress=cli.progress(_OUTPUT), **cli.values(_SETTINGS))
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `multi_style` command."""
-    cli.run(main, required=["content", "style", "style_masks"])
+    cli.run(main, __doc__, required=["content", "style", "style_masks"])
 
 
 if __name__ == "__main__":

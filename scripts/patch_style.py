@@ -7,7 +7,7 @@ gram (default, fast). Each region's bounding box is cut out of both images as a
 sub-image; its features and Gram matrices are computed on the sub-image alone (the
 region's own pixels inside the box), and the output's are pulled towards the painting's:
 
-    L = α L_content + β Σ_k Σ_l w_l Σ_ij (Ĝ_k^l - Â_k^l)_ij² / (4 N_l²) + λ_tv TV
+    L = α L_content + β Σ_k Σ_l w_l mean_ij (Ĝ_k^l - Â_k^l)_ij² + λ_tv TV
 
 mrf. C. Li & M. Wand, "Combining Markov Random Fields and Convolutional Neural Networks
 for Image Synthesis", CVPR 2016 (arXiv:1601.04589), with the semantic channels of
@@ -17,9 +17,13 @@ relu3_1 and relu4_1 features is replaced by its most similar patch of the painti
 where similarity (normalised cross-correlation) also counts the maps, appended as
 channels weighted by ω, so a patch of region k looks for its match in region k:
 
-    L = α L_content + β Σ_l w_l Σ_i |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|² + λ_tv TV   (Eqs. 1-3)
+    L = α L_content + β Σ_l w_l ½ Σ_i Σ_p |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|²_p / c_p + λ_tv TV
 
-Every colour of --content_map must be in --style_map (within --map_tolerance).
+(Eqs. 1-3; c_p counts the patches covering position p, CNNMRF's normalisation.) Defaults:
+gram, Gatys' recipe per region; mrf, chuanli11/CNNMRF's objective: α = 2e1, β = 1e-4 on
+relu3_1 and relu4_1, 3x3 patches every 2 positions, three scales of 100 iterations
+(style_transfer/semantic.py). Every colour of --content_map must be in --style_map
+(within --map_tolerance).
 
 Example:
     python scripts/patch_style.py --content photo.jpg --content_map photo_map.png \
@@ -33,28 +37,30 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, images  # noqa: E402
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import semantic  # noqa: E402
 
-cli.define_patch_flags("gram", "Colour-coded map of the content image.")
+_CONTENT = cli.input_file("content", "Content image p.")
+_CONTENT_MAP = cli.input_file("content_map", "Colour-coded map of the content image.")
+_STYLE = cli.input_file("style", "Style image a.")
+_STYLE_MAP = cli.input_file("style_map", "Colour-coded map of the style image.")
+_SETTINGS = cli.settings_flags(semantic.PatchStyleSettings)
+_OUTPUT = cli.output_flags()
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    patch_settings, settings = cli.patch_settings()  # mrf: Li & Wand's layers, β = 1.
-    content_image = images.load(cli.CONTENT.value)
-    style_image = images.load(cli.STYLE.value[0])
-    weights, model = cli.feature_model(settings)
-
-    # Region k to region k, coarse to fine over --scales (or just --size).
-    stages, image, summary = cli.patch_stages(model, settings, patch_settings,
-                                              content_image, style_image, with_content=True)
-    return cli.finish(image, stages, weights, start_time, extra=summary)
+    # At each scale: regions paired by colour, patch targets, L-BFGS from the last scale.
+    result = semantic.patch_style(_CONTENT.value, _STYLE.value, _CONTENT_MAP.value,
+                                  _STYLE_MAP.value, progress=cli.progress(_OUTPUT),
+                                  **cli.values(_SETTINGS))
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `patch_style` command."""
-    cli.run(main, required=["content", "style", "content_map", "style_map"])
+    cli.run(main, __doc__, required=["content", "style", "content_map", "style_map"])
 
 
 if __name__ == "__main__":

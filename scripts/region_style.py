@@ -11,7 +11,7 @@ image measured inside style region k, each normalised by its own region's size:
 
     Â_k^l = Σ_j s_k,j S_j S_jᵀ / Σ_j s_k,j        (style features S, style-map mask s_k)
     Ĝ_k^l = Σ_j c_k,j F_j F_jᵀ / Σ_j c_k,j        (output features F, content-map mask c_k)
-    L = α L_content + β Σ_k Σ_l w_l Σ_ij (Ĝ_k^l - Â_k^l)_ij² / (4 N_l²) + λ_tv TV
+    L = α L_content + β Σ_k Σ_l w_l mean_ij (Ĝ_k^l - Â_k^l)_ij² + λ_tv TV
 
 Regions whose colour is in one map only are left to the content loss (the run says
 which). Colours are matched within --map_tolerance, so maps saved as JPEG work.
@@ -28,43 +28,30 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, losses, masks  # noqa: E402
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import gatys  # noqa: E402
 
-_CONTENT_MAP = cli.define_image("content_map", "Colour-coded map of the content image.")
-_STYLE_MAP = cli.define_image("style_map", "Colour-coded map of the style image.")
-_MAP_TOLERANCE = cli.define_map_tolerance()
-cli.define_one_style()
+_CONTENT = cli.input_file("content", "Content image p.")
+_CONTENT_MAP = cli.input_file("content_map", "Colour-coded map of the content image.")
+_STYLE = cli.input_file("style", "Style image a.")
+_STYLE_MAP = cli.input_file("style_map", "Colour-coded map of the style image.")
+_SETTINGS = cli.settings_flags(gatys.RegionSettings)
+_OUTPUT = cli.output_flags()
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l.
-    content_image, (style_image,) = cli.load_images()
-    tolerance = _MAP_TOLERANCE.value
-
-    # The regions: colours of each map, paired by colour.
-    content_map = masks.read_label_map(_CONTENT_MAP.value, *content_image.shape[:2], tolerance)
-    style_map = masks.read_label_map(_STYLE_MAP.value, *style_image.shape[:2], tolerance)
-    pairs, summary = masks.pair_maps(content_map, style_map, tolerance,
-                                     ("--content_map", "--style_map"))
-    cli.say(f"regions: {masks.palette_text(content_map, [c for c, _ in pairs])}", cli.QUIET.value)
-    for where in ("content", "style"):
-        if summary[f"{where}_only"]:
-            cli.say(f"only in the {where} map, left to the content loss: "
-                    f"{', '.join(summary[where + '_only'])}", cli.QUIET.value)
-    weights, model = cli.feature_model(settings)
-
-    # One target per shared colour k: Â_k^l inside style region k, Ĝ_k^l inside content k.
-    style_targets = losses.region_style_targets(model, style_image, content_map, style_map,
-                                                pairs, settings.style_layers)
-    return cli.optimize_and_finish(model, content_image, [style_image], style_targets,
-                                   settings, weights, start_time, extra=summary)
+    # Colours paired across the maps; one target per shared colour k: Â_k^l, Ĝ_k^l.
+    result = gatys.region_style(_CONTENT.value, _STYLE.value, _CONTENT_MAP.value,
+                                _STYLE_MAP.value, progress=cli.progress(_OUTPUT),
+                                **cli.values(_SETTINGS))
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `region_style` command."""
-    cli.run(main, required=["content", "style", "content_map", "style_map"])
+    cli.run(main, __doc__, required=["content", "style", "content_map", "style_map"])
 
 
 if __name__ == "__main__":

@@ -10,12 +10,15 @@ matrices G^l = F^lᵀ F^l. Starting from the content photograph (or noise), we c
 pixels x until the activations of x match the photograph p at relu4_2 and its Gram
 matrices match those of the painting a at relu1_1 … relu5_1:
 
-    L(p, a, x) = α · 1/2 Σ (F^l - P^l)²                      (Eqs. 1 and 7)
-               + β · Σ_l w_l · 1/(4 N_l² M_l²) Σ (G^l - A^l)²   (Eqs. 4, 5 and 7)
-               + λ_tv · TV(x)                                 (smoothness prior)
+    L(p, a, x) = α · mean (F^l - P^l)²                          (Eqs. 1 and 7)
+               + β · Σ_l w_l · mean (G^l/M_l - A^l/M_l)²          (Eqs. 3, 4, 5 and 7)
+               + λ_tv · TV(x)                                    (smoothness prior)
 
-minimised with L-BFGS over the pixels, kept in [0, 255]. The ratio α/β sets how much
-of the photograph survives (the paper shows 1e-3 to 1e-4).
+minimised with L-BFGS over the pixels, kept in [0, 255]. Every term is a mean, so the
+weights mean the same at every image size. The defaults are those of Gatys' own code for
+this (original, Caffe) VGG19: α = 1, β = 1e3, w_l = 1/N_l² on relu1_1 … relu5_1, no TV,
+max pooling, from the content image (style_transfer/gatys.py). The ratio α/β sets how
+much of the photograph survives; the paper's 1e-3 to 1e-4 were for a rescaled network.
 
 Controls from Gatys et al., "Controlling Perceptual Factors in Neural Style Transfer",
 CVPR 2017 (arXiv:1611.07865): several styles with blend weights b_s (the style term
@@ -34,67 +37,36 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli, color, images, losses, memory, transfer  # noqa: E402
+from absl import flags  # noqa: E402
+
+from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import gatys, memory  # noqa: E402
+
+_CONTENT = cli.input_file("content", "Content image p (Gatys et al. 2016, Sec. 2).")
+_STYLE = cli.input_files("style", "Style image(s) a, comma-separated (blended with "
+                         "--style_blend_weights).")
+_SETTINGS = cli.settings_flags(gatys.StyleTransferSettings)
+_ESTIMATE = flags.DEFINE_bool("estimate", False, "Print the predicted peak memory and "
+                              "seconds per iteration at each size, then exit.")
+_OUTPUT = cli.output_flags()
 
 
 def main(argv):
     del argv  # Unused.
     start_time = time.time()
-    quiet, preserve_color = cli.QUIET.value, cli.PRESERVE_COLOR.value
-    sizes = cli.output_sizes(cli.SIZE.value, cli.SCALES.value)  # Coarse to fine.
-    settings = cli.gatys_settings()  # α, β, λ_tv, layers and w_l of Eq. 7.
-
-    # The photograph p and the painting(s) a, read in full once (errors surface here).
-    content_original = images.load(cli.CONTENT.value)
-    style_originals = [images.load(path) for path in cli.STYLE.value]
-    blend_weights = cli.style_blend_weights(len(style_originals),
-                                            cli.STYLE_BLEND_WEIGHTS.value)  # b_s
-
-    # The network: VGG19 up to the deepest layer used, average pooling (Sec. 2).
-    weights, model = cli.feature_model(settings)
-    needs = memory.check(model, content_original.shape, sizes, cli.ESTIMATE.value,
-                         cli.MAX_MEMORY_GB.value, quiet)
-    if cli.ESTIMATE.value:
+    options = cli.values(_SETTINGS)  # α, β, λ_tv, layers, w_l, sizes, controls.
+    if _ESTIMATE.value:  # Memory and time per size, from two small calibration passes.
+        for prediction in gatys.estimate(_CONTENT.value, **options):
+            print(memory.describe(prediction), flush=True)
         return 0
-
-    stages, image = [], None
-    for size in sizes:
-        content_image = images.resize_longest_side(content_original, size)  # (H, W, 3)
-        style_images = [images.resize_longest_side(style, round(size * cli.STYLE_SCALE.value))
-                        for style in style_originals]
-        if preserve_color == "histogram":  # Recolour the style first (2017, Sec. 5.1).
-            style_images = [color.match_color_histogram(style, content_image,
-                                                        cli.HISTOGRAM_METHOD.value)
-                            for style in style_images]
-        elif preserve_color == "luminance":  # Luminance channels only (2017, Sec. 5.2).
-            style_images = [color.match_luminance(style, content_image)
-                            for style in style_images]
-            content_image = color.luminance_image(content_image)
-        if image is None:
-            init_image = cli.initial_image(content_image, style_images)
-        else:  # Start from the coarser result, upsampled (2017, Sec. 6).
-            init_image = images.resize(image, *content_image.shape[:2])
-        # Style targets A^l, once per size; each style with its blend weight b_s.
-        style_targets = [losses.style_target(model, style, settings.style_layers, weight=b)
-                         for style, b in zip(style_images, blend_weights)]
-        cli.say(f"{content_image.shape[1]}x{content_image.shape[0]} px, weights: "
-                f"{weights.source}, {settings.iterations} iterations", quiet)
-        result = transfer.stylize(model, content_image, style_targets, init_image, settings,
-                                  cli.progress(stage=f"{size}px" if len(sizes) > 1 else None))
-        stages.append(cli.Stage.of(size, content_image, style_images, result))
-        image = result.image
-        if result.interrupted:
-            break
-
-    if preserve_color == "luminance":  # The result's luminance, the content's I and Q.
-        image = color.with_content_chroma(
-            image, images.resize(content_original, *image.shape[:2]))
-    return cli.finish(image, stages, weights, start_time, extra={"predicted": needs})
+    result = gatys.style_transfer(_CONTENT.value, _STYLE.value, progress=cli.progress(_OUTPUT),
+                                  **options)
+    return cli.finish(result, _OUTPUT, start_time)
 
 
 def run():
     """Entry point of the installed `style_transfer` command."""
-    cli.run(main, required=["content", "style"])
+    cli.run(main, __doc__, required=["content", "style"])
 
 
 if __name__ == "__main__":

@@ -1,40 +1,43 @@
 """style_transfer: the classic neural style transfer techniques in Keras 3 / TensorFlow.
 
-The package holds what every technique shares: the VGG19 feature model (`vgg`), the
-losses (`losses`), image I/O (`images`), the L-BFGS-B bridge (`optimize`) and the shared
-command line and run report (`cli`). Each technique is a short script in `scripts/`.
+One function per technique, each with the defaults of its reference code, taking images
+as paths, PIL images or arrays and returning a `Result` (the image, the loss history, the
+settings used):
+
+    import style_transfer as st
+    result = st.style_transfer("photo.jpg", "painting.jpg", size=512)
+    result.save("out.png")
+
+`style_transfer`, `multi_style`, `mask_style`, `region_style`, `masked_transfer` (module
+`gatys`), `photo_style` (`photo`), `patch_style`, `doodle_2_art` (`semantic`), and
+`StyleNetwork` (`cin`: train one network on N styles, stylise, mix). The shared pieces
+are modules of their own: `vgg`, `losses`, `patches`, `masks`, `matting`, `color`,
+`images`, `optimize`, `transfer`, `reporting`. The scripts in scripts/ are their command
+lines (`cli`).
+
+Importing the package is cheap and leaves stderr alone: TensorFlow is imported when a
+technique is first used.
 """
 
-import contextlib
+import importlib
 import os
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Sends file descriptor 2 to /dev/null for the duration of the block.
-
-    TensorFlow 2.21's C++ runtime prints start-up lines (oneDNN, CPU features and, on a
-    machine without a GPU, a failed cuInit) straight to fd 2 whatever TF_CPP_MIN_LOG_LEVEL
-    says; they would bury the one-line errors that the scripts promise. Python exceptions
-    raised inside the block are unaffected.
-    """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+_API = {"style_transfer": "gatys", "multi_style": "gatys", "mask_style": "gatys",
+        "region_style": "gatys", "masked_transfer": "gatys", "photo_style": "photo",
+        "patch_style": "semantic", "doodle_2_art": "semantic", "StyleNetwork": "cin",
+        "Result": "transfer", "ArgumentError": "parameters"}
+__all__ = sorted(_API)
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with _stderr_silenced():
-    import tensorflow
+def __getattr__(name):
+    if name in _API:
+        return getattr(importlib.import_module(f"style_transfer.{_API[name]}"), name)
+    raise AttributeError(f"module 'style_transfer' has no attribute {name!r}")
 
-    tensorflow.config.list_physical_devices()  # Device start-up logs now, while silenced.
+
+def __dir__():
+    return sorted(list(globals()) + list(_API))

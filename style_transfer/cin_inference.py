@@ -231,10 +231,3 @@ def stylize_image(stylizer, photo, weights):
     padded = np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
     output = stylizer([padded[None].astype(np.float32), np.asarray([weights], np.float32)])
     return np.asarray(output)[0, :height, :width]
-
-
-def interpolation_rows(stylizer, photo, num_steps):
-    """Row s moves from style s to style s+1 in equal steps (Dumoulin et al., Fig. 7)."""
-    num_styles = stylizer.num_styles
-    return [[stylize_image(stylizer, photo, cin.style_weights(num_styles, {s: 1 - t, s + 1: t}))
-             for t in np.linspace(0.0, 1.0, num_steps)] for s in range(num_styles - 1)]

@@ -6,6 +6,13 @@ Notation: layer l has N_l filters, each a feature map of M_l = H_l * W_l positio
 F^l (M_l, N_l) are the activations of the image being generated, P^l those of the
 content image, A^l the Gram matrix of the style image.
 
+One normalisation, the same at every image size: every term is a mean. The content term
+is a mean over the N_l M_l activations, a Gram matrix is a mean over the positions, the
+style term a mean over the N_l² entries of the Gram matrix, and total variation a mean
+over the pixels. A loss then weighs the same whether the image has 256 or 1024 pixels
+across, so one set of weights serves every size and every stage of a coarse-to-fine run.
+Each function's docstring gives the exact factor between the paper's form and ours.
+
 Every function here is pure: tensors in, tensor out, sizes read from the tensors.
 """
 
@@ -16,57 +23,19 @@ from keras import ops
 from style_transfer import masks, vgg
 
 
-def gram_matrix(features):
-    """Gram matrix G^l_ij = Σ_k F^l_ik F^l_jk (Gatys et al. 2016, Eq. 3).
+def gram_matrix(features, mask=None):
+    """Gram matrix per position, Ĝ^l = G^l / M_l: Gatys et al. 2016, Eq. 3, divided by M_l.
+
+    G^l_ij = Σ_k F^l_ik F^l_jk sums over the M_l positions, so it grows with the image;
+    Ĝ^l is the mean of F_k F_kᵀ over them, and images of different sizes compare like
+    with like. With a mask m it is the Gram matrix of a region per unit of mask,
+    Σ_k m_k F_k F_kᵀ / Σ_k m_k (spatial control, Gatys et al. 2017, arXiv:1611.07865,
+    Sec. 4): a small region is styled as strongly as a large one. For a binary mask this
+    is the Gram matrix of the features multiplied by the mask (m² = m); for a soft mask
+    each weight enters once, keeping it a weighted mean of F_k F_kᵀ.
 
     Args:
         features: (H, W, C) activations of one layer.
-
-    Returns:
-        (C, C) un-normalised Gram matrix (a sum over the H*W positions).
-    """
-    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, N)
-    return ops.matmul(ops.transpose(flat), flat)
-
-
-def content_loss(content_features, generated_features):
-    """Content term L_content = 1/2 Σ_ij (F^l_ij - P^l_ij)² (Gatys et al. 2016, Eq. 1).
-
-    Args:
-        content_features: (H, W, C) activations P^l of the content image.
-        generated_features: (H, W, C) activations F^l of the image being optimised.
-    """
-    return 0.5 * ops.sum(ops.square(generated_features - content_features))
-
-
-def style_loss(style_gram, generated_features):
-    """Style term E_l = 1/(4 N_l² M_l²) Σ_ij (G^l_ij - A^l_ij)² (Gatys et al. 2016, Eq. 4).
-
-    Computed as Σ (G/M - A/M)² / (4 N²) by `masked_style_loss`, the same number with
-    float32-friendly magnitudes (G grows with M times the squared activations).
-
-    Args:
-        style_gram: (C, C) Gram matrix A^l of the style image, summed over as many
-            positions as the generated image has.
-        generated_features: (H, W, C) activations F^l of the image being optimised.
-    """
-    height, width, _ = ops.shape(generated_features)
-    return masked_style_loss(style_gram / float(height * width), generated_features)
-
-
-def mean_gram_matrix(features, mask=None):
-    """Gram matrix per position, over the whole image or a (soft) region of it.
-
-    Without a mask this is G^l / M_l, Eq. 3 divided by the number of positions, so
-    images of different sizes compare like with like. With a mask it is
-    Σ_k m_k F_ik F_jk / Σ_k m_k: the Gram matrix of the region, normalised by the mask's
-    sum rather than the pixel count, so a small region is styled as strongly as a large
-    one (spatial control, Gatys et al. 2017, arXiv:1611.07865, Sec. 4). For a binary
-    mask this is the Gram matrix of the features multiplied by the mask (m² = m); for
-    soft masks each weight enters once, keeping it a weighted mean of F_k F_kᵀ.
-
-    Args:
-        features: (H, W, C).
         mask: (H, W) weights in [0, 1] at this layer's size, or None.
 
     Returns:
@@ -82,35 +51,58 @@ def mean_gram_matrix(features, mask=None):
     return ops.matmul(ops.transpose(flat * weights), flat) / total
 
 
-def masked_style_loss(target_gram, generated_features, mask=None):
-    """Style term of one layer, over the image or a region: Σ_ij (Ĝ_ij - Â_ij)² / (4 N²).
+def content_loss(content_features, generated_features):
+    """L_content as a mean: 1/(N_l M_l) Σ_ij (F^l_ij - P^l_ij)².
 
-    Ĝ and Â are `mean_gram_matrix` values. Without a mask and with Â = A/M this is
-    exactly Eq. 4 of Gatys et al. 2016: Σ (G/M - A/M)² / (4 N²) = Σ (G - A)² / (4 N² M²).
+    Gatys et al. 2016, Eq. 1 is the sum ½ Σ_ij (F - P)²; ours is Eq. 1 times 2/(N_l M_l),
+    the mean squared error of the reference code (leongatys/PytorchNeuralStyleTransfer).
 
     Args:
-        target_gram: (C, C) mean Gram matrix Â^l of the style (or of a style region).
-        generated_features: (H, W, C) activations of the image being optimised.
+        content_features: (H, W, C) activations P^l of the content image.
+        generated_features: (H, W, C) activations F^l of the image being optimised.
+    """
+    return ops.mean(ops.square(generated_features - content_features))
+
+
+def style_loss(target_gram, generated_features, mask=None):
+    """The style term of one layer as a mean over the N_l² entries: Σ_ij (Ĝ - Â)²_ij / N_l².
+
+    With Ĝ = G/M and Â = A/M (`gram_matrix`), this is exactly 4 times Eq. 4 of Gatys et
+    al. 2016, E_l = Σ_ij (G - A)²_ij / (4 N_l² M_l²). With a mask it compares the Gram
+    matrix of the output's region (per unit of mask) with the target's.
+
+    Args:
+        target_gram: (C, C) Gram matrix per position Â^l of the style (or of a region).
+        generated_features: (H, W, C) activations F^l of the image being optimised.
         mask: (H, W) weights of the output region at this layer, or None.
     """
-    channels = float(ops.shape(generated_features)[-1])
-    difference = mean_gram_matrix(generated_features, mask) - target_gram
-    return ops.sum(ops.square(difference)) / (4.0 * channels ** 2)
+    return ops.mean(ops.square(gram_matrix(generated_features, mask) - target_gram))
 
 
-def total_variation_loss(image):
-    """Total variation Σ_ij (x_i,j+1 - x_ij)² + (x_i+1,j - x_ij)², summed over channels.
+def total_variation_loss(image, beta=2.0):
+    """Total variation as a mean over pixels: mean_ij,c ((x_i,j+1 - x_ij)² + (x_i+1,j - x_ij)²)^(β/2).
 
     Mahendran & Vedaldi, "Understanding Deep Image Representations by Inverting Them",
-    2015 (arXiv:1412.0035), Eq. 5 with β = 2, the smoothness prior that Gatys-style
-    implementations add. Differences are taken between neighbours inside the image only.
+    2015 (arXiv:1412.0035), Eq. 5, R_V^β, over the (H-1)(W-1) pixels that have a right
+    and a lower neighbour, per colour channel. Theirs is the sum; ours is the sum divided
+    by 3 (H-1)(W-1). β = 2 is the usual smoothness prior; Champandard's neural-doodle
+    uses β = 2.5 (its exponent 1.25 on the squared differences).
 
     Args:
-        image: (H, W, 3).
+        image: (H, W, 3) in [0, 255].
+        beta: β.
     """
-    vertical = image[1:, :, :] - image[:-1, :, :]
-    horizontal = image[:, 1:, :] - image[:, :-1, :]
-    return ops.sum(ops.square(vertical)) + ops.sum(ops.square(horizontal))
+    across = image[:-1, 1:, :] - image[:-1, :-1, :]
+    down = image[1:, :-1, :] - image[:-1, :-1, :]
+    squared = ops.square(across) + ops.square(down)
+    return ops.mean(squared if beta == 2.0 else ops.power(squared, beta / 2.0))
+
+
+def half_sum_per_mean(height, width):
+    """½ Σ of squared neighbour differences, the total variation of jcjohnson/neural-style's
+    TVLoss (used by deep-photo and CNNMRF), divided by `total_variation_loss` (β = 2): the
+    factor 1.5 (H-1)(W-1) that turns a weight on their sum into one on our mean."""
+    return 1.5 * (height - 1) * (width - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,22 +110,30 @@ class StyleTarget:
     """One style's statistics, pulled on over one region of the output.
 
     Attributes:
-        grams: layer -> (C_l, C_l) mean Gram matrix Â^l of the style image (or of a
-            region of it), computed once before optimising.
+        grams: layer -> (C_l, C_l) Gram matrix per position Â^l of the style image (or
+            of a region of it), computed once before optimising.
         masks: layer -> (H_l, W_l) weights of the output region at that layer, or None
             for the whole image.
         weight: this target's share b of the style loss.
+        area_weighted: also weigh each layer's term by the region's share of the output
+            at that layer (the mean of its mask), as Luan et al.'s code does.
     """
     grams: dict
     masks: dict | None = None
     weight: float = 1.0
+    area_weighted: bool = False
 
     def loss(self, features, image, style_layer_weights):
         """Σ_l w_l E_l (Eq. 5) of this target, from the output's features."""
         del image  # Gram targets read the features only.
-        return sum(style_layer_weights[layer] * masked_style_loss(
-            gram, features[layer], None if self.masks is None else self.masks[layer])
-            for layer, gram in self.grams.items())
+        total = 0.0
+        for layer, gram in self.grams.items():
+            mask = None if self.masks is None else self.masks[layer]
+            term = style_layer_weights[layer] * style_loss(gram, features[layer], mask)
+            if self.area_weighted and mask is not None:
+                term = term * float(mask.mean())
+            total = total + term
+        return total
 
 
 def features_of(model, image):
@@ -142,29 +142,33 @@ def features_of(model, image):
     return {layer: value[0] for layer, value in batch.items()}
 
 
-def _checked_features(model, image, what):
-    features = features_of(model, image)
-    for layer, value in features.items():
-        if value.shape[0] == 0 or value.shape[1] == 0:
+def checked_features(model, image, what):
+    """`features_of`, refusing (before running it) an image too small for the model's
+    deepest layer: max pooling of an empty map fails inside oneDNN, not with a message.
+
+    Raises:
+        ValueError: some layer would have no position (the message says which and what
+            to do).
+    """
+    height, width = image.shape[:2]
+    for layer in model.output:
+        depth = vgg.pooling_depth(layer)
+        if height >> depth == 0 or width >> depth == 0:
             raise ValueError(
-                f"{what} ({image.shape[1]}x{image.shape[0]} px) is too small for layer "
-                f"{layer} (each VGG19 block halves the size; relu5_x needs 16 px): use a "
-                f"larger --size or --style_scale, or shallower layers")
-    return features
+                f"{what} ({width}x{height} px) is too small for layer {layer} (each VGG19 "
+                f"block halves the size; relu5_x needs 16 px): use a larger size or style "
+                f"scale, or shallower layers")
+    return features_of(model, image)
 
 
 def content_targets(model, content_image, content_layers):
-    """Content features P^l (Gatys et al. 2016, Sec. 2.1), computed once.
-
-    Raises:
-        ValueError: the image is too small for the model's deepest layer.
-    """
-    features = _checked_features(model, content_image, "the content image")
+    """Content features P^l (Gatys et al. 2016, Sec. 2.1), computed once."""
+    features = checked_features(model, content_image, "the content image")
     return {layer: features[layer] for layer in content_layers}
 
 
 def style_target(model, style_image, style_layers, *, style_masks=None, output_masks=None,
-                 weight=1.0):
+                 weight=1.0, area_weighted=False):
     """Style statistics Â^l of one style image (Sec. 2.2), computed once.
 
     Args:
@@ -175,15 +179,13 @@ def style_target(model, style_image, style_layers, *, style_masks=None, output_m
             the whole style image.
         output_masks: layer -> mask of the output region it applies to, or None.
         weight: the target's share b of the style loss.
-
-    Raises:
-        ValueError: the image is too small for the model's deepest layer.
+        area_weighted: see `StyleTarget`.
     """
-    features = _checked_features(model, style_image, "the style image")
-    grams = {layer: mean_gram_matrix(features[layer],
-                                     None if style_masks is None else style_masks[layer])
+    features = checked_features(model, style_image, "the style image")
+    grams = {layer: gram_matrix(features[layer],
+                                None if style_masks is None else style_masks[layer])
              for layer in style_layers}
-    return StyleTarget(grams, output_masks, weight)
+    return StyleTarget(grams, output_masks, weight, area_weighted)
 
 
 def masked_style_targets(model, style_images, output_masks, style_layers):
@@ -200,53 +202,82 @@ def masked_style_targets(model, style_images, output_masks, style_layers):
             for style, mask in zip(style_images, output_masks)]
 
 
-def region_style_targets(model, style_image, content_map, style_map, pairs, style_layers):
+def region_style_targets(model, style_image, regions, style_layers, area_weighted=False):
     """One `StyleTarget` per pair of map regions: Â_k^l measured inside style region k,
     pulled on inside content region k (Gatys et al. 2017, Sec. 4; Luan et al. 2017, Eq. 3).
 
     Args:
         model: feature model.
-        style_image: (H_s, W_s, 3), the size of `style_map`.
-        content_map, style_map: `masks.LabelMap`s at the output's and the style's size.
-        pairs: [(content index, style index)] from `masks.pair_maps`.
+        style_image: (H_s, W_s, 3), the size of the style map.
+        regions: `masks.RegionPairs` at the output's and the style's sizes.
         style_layers: layers of the style loss.
+        area_weighted: weigh each region by its share of the output (Luan et al.'s code).
     """
     return [style_target(model, style_image, style_layers,
-                         style_masks=masks.layer_masks(style_map.mask(s), style_layers),
-                         output_masks=masks.layer_masks(content_map.mask(c), style_layers))
-            for c, s in pairs]
+                         style_masks=masks.layer_masks(style_mask, style_layers),
+                         output_masks=masks.layer_masks(output_mask, style_layers),
+                         area_weighted=area_weighted)
+            for output_mask, style_mask in regions.mask_pairs()]
 
 
-def gatys_loss(features, image, content_features, style_targets, *, content_weight,
-               style_weight, tv_weight, style_layer_weights):
-    """Total loss L = α L_content + β L_style + λ_tv L_tv (Gatys et al. 2016, Eq. 7).
+@dataclasses.dataclass(frozen=True)
+class Objective:
+    """L = α L_content + β Σ_t b_t Σ_l w_l E_l^t + λ_tv TV (Gatys et al. 2016, Eq. 7), as
+    numbers: the effective weights of a run, which its report records.
 
-    L_style = Σ_t b_t Σ_l w_l E_l^t (Eq. 5) over style targets t: several style images
-    with blend weights b_t (each keeps its own Gram target: a weighted sum of the
-    styles' losses, not a loss against an averaged Gram, as jcjohnson/neural-style
-    does), or styles confined to regions by masks (Gatys et al. 2017, Sec. 4). One
-    forward pass serves every target. L_content is summed over the content layers.
-
-    Args:
-        features: layer -> (H_l, W_l, C_l) activations of `image`.
-        image: (H, W, 3) the image being optimised, RGB in [0, 255].
-        content_features: layer -> P^l, from `content_targets`.
-        style_targets: list of `StyleTarget`, or of any target with the same `weight`
-            and `loss(features, image, style_layer_weights)` (`patches.py`).
+    Attributes:
         content_weight: α.
         style_weight: β.
-        tv_weight: weight of the total variation prior (0 turns it off).
-        style_layer_weights: layer -> w_l.
-
-    Returns:
-        dict with the weighted terms "content", "style", "tv" and their sum "total".
+        tv_weight: λ_tv (0 turns the prior off).
+        content_layers: the layers of L_content (summed over).
+        style_layer_weights: layer -> w_l (Eq. 5).
+        tv_beta: β of the total variation prior.
     """
-    content = sum(content_loss(target, features[layer])
-                  for layer, target in content_features.items())
-    style = sum(target.weight * target.loss(features, image, style_layer_weights)
-                for target in style_targets)
-    terms = {"content": content_weight * content,
-             "style": style_weight * style,
-             "tv": tv_weight * total_variation_loss(image)}
-    terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-    return terms
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    content_layers: tuple
+    style_layer_weights: dict
+    tv_beta: float = 2.0
+
+    @property
+    def style_layers(self):
+        return list(self.style_layer_weights)
+
+    @property
+    def layers(self):
+        """Every layer the objective reads, content first."""
+        return list(dict.fromkeys(list(self.content_layers) + self.style_layers))
+
+    def terms(self, features, image, content_features, style_targets):
+        """The weighted terms "content", "style", "tv" and their sum "total".
+
+        L_style = Σ_t b_t Σ_l w_l E_l^t (Eq. 5) over style targets t: several style
+        images with blend weights b_t (each keeps its own Gram target: a weighted sum of
+        the styles' losses, not a loss against an averaged Gram, as jcjohnson/neural-style
+        does), or styles confined to regions (Gatys et al. 2017, Sec. 4). One forward
+        pass serves every target.
+
+        Args:
+            features: layer -> (H_l, W_l, C_l) activations of `image`.
+            image: (H, W, 3) the image being optimised, RGB in [0, 255].
+            content_features: layer -> P^l, from `content_targets` ({} for no content).
+            style_targets: targets with a `weight` and `loss(features, image,
+                style_layer_weights)`: `StyleTarget`, or the patch targets of `patches`.
+        """
+        content = sum(content_loss(target, features[layer])
+                      for layer, target in content_features.items())
+        style = sum(target.weight * target.loss(features, image, self.style_layer_weights)
+                    for target in style_targets)
+        terms = {"content": self.content_weight * content,
+                 "style": self.style_weight * style,
+                 "tv": (self.tv_weight * total_variation_loss(image, self.tv_beta)
+                        if self.tv_weight else 0.0 * ops.sum(image))}
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+    def to_json(self):
+        return {"content_weight": self.content_weight, "style_weight": self.style_weight,
+                "tv_weight": self.tv_weight, "tv_beta": self.tv_beta,
+                "content_layers": list(self.content_layers),
+                "style_layer_weights": dict(self.style_layer_weights)}

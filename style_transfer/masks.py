@@ -20,6 +20,7 @@ import numpy as np
 import scipy.ndimage
 
 from style_transfer import color, images, vgg
+from style_transfer.parameters import ArgumentError
 
 # A colour is a region when at least this share of the map's pixels has it exactly;
 # rarer colours are the blends of anti-aliased edges or JPEG noise.
@@ -27,19 +28,24 @@ MIN_REGION_SHARE = 0.002
 DEFAULT_TOLERANCE = 40.0  # RGB distance; JPEG noise in flat areas stays well below it.
 
 
-def load_mask(path, height, width):
-    """Reads a mask file as (height, width) float32 weights in [0, 1] (white = 1).
+def load_mask(source, height, width, name="mask"):
+    """A mask as (height, width) float32 weights in [0, 1] (white = 1).
 
-    Any image mode works (its luminance is the weight); it is resized to the given size.
+    Args:
+        source: an image file, a PIL image, or an array: (H, W) or (H, W, 3), uint8 or
+            float (floats in [0, 1] are weights as they are; see `images.as_image`).
+            Any colour image works: its luminance is the weight.
+        height, width: the size to resize it to.
+        name: the argument it came from, for errors.
 
     Raises:
         ValueError: the file is unreadable, or the mask is all black.
     """
-    luminance = color.rgb_to_yiq(images.load(path))[:, :, :1]
+    luminance = color.rgb_to_yiq(images.as_image(source, name))[:, :, :1]
     mask = np.clip(images.resize(luminance, height, width)[:, :, 0] / 255.0, 0.0, 1.0)
     if mask.max() < 1 / 255:
-        raise ValueError(f"{path}: the mask is all black, so it selects no pixels; "
-                         f"paint the region white")
+        raise ValueError(f"{images.describe(source, name)}: the mask is all black, so it "
+                         f"selects no pixels; paint the region white")
     return mask.astype(np.float32)
 
 
@@ -122,16 +128,22 @@ def palette_text(label_map, indices=None):
                      for i in indices)
 
 
-def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
+def read_label_map(source, height, width, tolerance=DEFAULT_TOLERANCE, name="map"):
     """Reads a colour-coded map at (height, width) (nearest-neighbour, so no new colours).
 
     The palette is read from the map at its own size, so it does not depend on the size
     asked for (a small size samples few pixels, and a blend could pass for a region).
 
+    Args:
+        source: an image file, a PIL image or an (H, W, 3) array (`images.as_image`).
+        height, width: the size to read it at.
+        tolerance: RGB distance within which a pixel has a region's colour.
+        name: the argument it came from, for errors.
+
     Raises:
         ValueError: the file is unreadable, or no colour covers enough pixels.
     """
-    original = images.load(path)
+    original = images.as_image(source, name)
     codes = np.round(original).astype(np.int64) @ np.array([1 << 16, 1 << 8, 1])
     unique_codes, counts = np.unique(codes, return_counts=True)
     colours = np.stack([unique_codes >> 16, (unique_codes >> 8) & 255, unique_codes & 255], -1)
@@ -145,8 +157,8 @@ def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
         if all(np.linalg.norm(colours[index] - np.array(c)) > tolerance for c in palette):
             palette.append(tuple(int(v) for v in colours[index]))
     if not palette:
-        raise ValueError(f"{path}: no colour covers {MIN_REGION_SHARE:.1%} of the map; "
-                         f"paint regions with flat colours")
+        raise ValueError(f"{images.describe(source, name)}: no colour covers "
+                         f"{MIN_REGION_SHARE:.1%} of the map; paint regions with flat colours")
     pixels = np.round(images.resize(original, height, width, nearest=True))
     flat = pixels.reshape(-1, 3).astype(np.int64)
     distances = np.linalg.norm(flat[:, None, :] - np.array(palette)[None], axis=2)
@@ -155,41 +167,78 @@ def read_label_map(path, height, width, tolerance=DEFAULT_TOLERANCE):
     return LabelMap(palette, labels.reshape(height, width))
 
 
-def pair_maps(content_map, style_map, tolerance, flag_names, require_all=False):
-    """Pairs two maps' regions by colour, or refuses when they share none.
+@dataclasses.dataclass(frozen=True)
+class RegionPairs:
+    """The regions of an output map and a style map, paired by colour.
+
+    Attributes:
+        output_map: `LabelMap` at the output's size (the content map, or the doodle).
+        style_map: `LabelMap` at the style image's size.
+        pairs: [(output index, style index)], one per colour found in both maps.
+        output_only, style_only: colours [(r, g, b)] found in one map only.
+    """
+    output_map: LabelMap
+    style_map: LabelMap
+    pairs: list
+    output_only: list
+    style_only: list
+
+    def mask_pairs(self):
+        """[(output mask (H, W), style mask (H_s, W_s))], one per pair, float32 binary."""
+        return [(self.output_map.mask(c), self.style_map.mask(s)) for c, s in self.pairs]
+
+    def summary(self):
+        """The paired colours and those in one map only, as hex, for run reports."""
+        return {"regions": [hex_colour(self.output_map.palette[c]) for c, _ in self.pairs],
+                "content_only": [hex_colour(c) for c in self.output_only],
+                "style_only": [hex_colour(c) for c in self.style_only]}
+
+    def describe(self):
+        """'regions: #000000 40%, #ffffff 35%; only in the content map: #00ff00'."""
+        text = f"regions: {palette_text(self.output_map, [c for c, _ in self.pairs])}"
+        for where, colours in (("content", self.output_only), ("style", self.style_only)):
+            if colours:
+                text += f"; only in the {where} map: {', '.join(map(hex_colour, colours))}"
+        return text
+
+
+def pair_regions(output_source, style_source, output_shape, style_shape, *,
+                 tolerance=DEFAULT_TOLERANCE, names=("content_map", "style_map"),
+                 require_all=False):
+    """Reads two colour-coded maps at the output's and the style's sizes, and pairs their
+    regions by colour: region k of the output takes the style of region k.
 
     Args:
-        content_map, style_map: `LabelMap`s.
+        output_source, style_source: the maps (files, PIL images or arrays).
+        output_shape, style_shape: (H, W, ...) of the output and of the style image.
         tolerance: RGB distance within which colours match.
-        flag_names: the two flags that named the maps, for the error message.
-        require_all: refuse also when a content colour is missing from the style map
+        names: the two arguments that gave the maps, for errors.
+        require_all: refuse also when an output colour is missing from the style map
             (for methods where every output region needs its style, as a doodle's).
 
     Returns:
-        (pairs, summary): pairs as `match_regions`; summary has the hex colours of the
-        paired regions ("regions") and of those in one map only ("content_only",
-        "style_only"), for the run report.
+        `RegionPairs`.
 
     Raises:
-        ValueError: no colour is in both maps, or (`require_all`) some content colours
-            are not in the style map: the message names them.
+        ValueError: a map is unreadable, no colour is in both maps, or (`require_all`)
+            some output colours are not in the style map: the message names them.
     """
-    pairs, content_only, style_only = match_regions(content_map, style_map, tolerance)
-    if require_all and content_only:
-        missing = [content_map.palette.index(rgb) for rgb in content_only]
-        raise ValueError(
-            f"{flag_names[0]} has colours that {flag_names[1]} lacks: "
-            f"{palette_text(content_map, missing)} (the style map has "
+    output_map = read_label_map(output_source, *output_shape[:2], tolerance, names[0])
+    style_map = read_label_map(style_source, *style_shape[:2], tolerance, names[1])
+    pairs, output_only, style_only = match_regions(output_map, style_map, tolerance)
+    if require_all and output_only:
+        missing = [output_map.palette.index(rgb) for rgb in output_only]
+        raise ArgumentError(
+            names[0], f"has colours that {names[1]} lacks: "
+            f"{palette_text(output_map, missing)} (the style map has "
             f"{palette_text(style_map)}); repaint them in the style map's colours or "
-            f"raise --map_tolerance")
+            f"raise map_tolerance")
     if not pairs:
-        raise ValueError(
-            f"{flag_names[0]} and {flag_names[1]} share no colour (content: "
-            f"{palette_text(content_map)}; style: {palette_text(style_map)}); paint "
+        raise ArgumentError(
+            names[0], f"shares no colour with {names[1]} (content: "
+            f"{palette_text(output_map)}; style: {palette_text(style_map)}); paint "
             f"matching regions in the same colour")
-    return pairs, {"regions": [hex_colour(content_map.palette[c]) for c, _ in pairs],
-                   "content_only": [hex_colour(c) for c in content_only],
-                   "style_only": [hex_colour(c) for c in style_only]}
+    return RegionPairs(output_map, style_map, pairs, output_only, style_only)
 
 
 def match_regions(content_map, style_map, tolerance=DEFAULT_TOLERANCE):

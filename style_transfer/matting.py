@@ -119,17 +119,6 @@ def photorealism_loss(laplacian, image):
     return loss, (2.0 * products).reshape(np.shape(image))
 
 
-def photorealism_weight(photo_weight, num_content_features):
-    """λ' that multiplies L_m here, from λ in Luan et al.'s normalisation.
-
-    Luan et al. balance λ = 10⁴ against a content term that is a mean over the N_c M_c
-    content features, weighted 5 (their code follows jcjohnson/neural-style); this
-    suite's content loss is Gatys' ½ sum, N_c M_c / 2 times larger, so λ' = λ N_c M_c / 10
-    keeps the paper's balance at α = 1.
-    """
-    return photo_weight * num_content_features / 10.0
-
-
 def photorealism_term(laplacian, weight):
     """λ L_m for `optimize.lbfgs(numpy_terms=...)`, on images in [0, 255].
 

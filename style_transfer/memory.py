@@ -23,11 +23,13 @@ elsewhere only the process-wide peak is known, and the prediction is rougher.
 import os
 import pathlib
 import time
+import weakref
 
 import keras
 import numpy as np
 
 from style_transfer import images, optimize, losses
+from style_transfer.parameters import ArgumentError
 
 CALIBRATION_SIZES = (96, 192)  # Longest sides: small enough to cost about a second.
 # Measured by benchmarks/iteration.py on these 2-core machines: 1.1 to 1.2.
@@ -84,23 +86,24 @@ def _peak_bytes():
     return _resident_bytes()
 
 
-def available_bytes():
-    """Memory the system can still give (MemAvailable), or None where unknown."""
-    try:
-        for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+_CALIBRATIONS = weakref.WeakKeyDictionary()  # model -> {aspect ratio: calibration}
 
 
 def calibrate(model, aspect_shape):
     """Runs two small evaluations; returns (resident, a, b, seconds per activation).
 
     The calibration loss touches every output like the real one (sum of squares, Gram
-    matrices), so its graph keeps the same activations for the backward pass.
+    matrices), so its graph keeps the same activations for the backward pass. It is
+    measured once per model and aspect ratio.
     """
+    aspect = round(aspect_shape[0] / aspect_shape[1], 3)
+    found = _CALIBRATIONS.setdefault(model, {})
+    if aspect not in found:
+        found[aspect] = _measure(model, aspect_shape)
+    return found[aspect]
+
+
+def _measure(model, aspect_shape):
     def loss(image):
         features = losses.features_of(model, image)
         total = sum(keras.ops.sum(keras.ops.square(f)) for f in features.values())
@@ -150,37 +153,33 @@ def predict(model, content_shape, sizes):
     return predictions
 
 
-def check(model, content_shape, sizes, estimate, max_memory_gb, quiet):
-    """Predicts the run's needs; prints them with --estimate; refuses a run that won't fit.
+def describe(prediction):
+    """'predicted at 512 px (512x384): peak memory 1.43 GB, 2.43 s per iteration'."""
+    height, width = prediction["shape"]
+    return (f"predicted at {prediction['size']} px ({width}x{height}): peak memory "
+            f"{prediction['peak_gb']:.2f} GB, {prediction['seconds_per_iteration']:.2f} s "
+            f"per iteration")
+
+
+def refuse_if_too_large(predictions, max_memory_gb):
+    """Refuses a run predicted not to fit in memory.
 
     Args:
-        model, content_shape, sizes: as for `predict`.
-        estimate: print every size's prediction (--estimate).
+        predictions: from `predict`.
         max_memory_gb: the limit; None means what this process holds plus what the
             system has available now.
-        quiet: print nothing.
-
-    Returns:
-        The predictions (for the run report).
 
     Raises:
-        ValueError: the largest size is predicted to need more than the limit.
+        ArgumentError: the largest size is predicted to need more than the limit.
     """
-    predictions = predict(model, content_shape, sizes)
-    if estimate and not quiet:
-        for p in predictions:
-            print(f"predicted at {p['size']} px ({p['shape'][1]}x{p['shape'][0]}): peak "
-                  f"memory {p['peak_gb']:.2f} GB, {p['seconds_per_iteration']:.2f} s per "
-                  f"iteration", flush=True)
     if max_memory_gb is None:
-        available = available_bytes()
+        available = images.available_bytes()
         if available is None:
-            return predictions
+            return
         max_memory_gb = (available + _resident_bytes()) / _GB
     worst = max(predictions, key=lambda p: p["peak_gb"])
     if worst["peak_gb"] > max_memory_gb:
-        raise ValueError(
-            f"a {worst['size']} px run is predicted to need {worst['peak_gb']:.1f} GB "
-            f"but --max_memory_gb is {max_memory_gb:.1f} GB (default: the memory available "
-            f"now); use a smaller --size, or --scales ending at a smaller size")
-    return predictions
+        raise ArgumentError(
+            "max_memory_gb", f"a {worst['size']} px run is predicted to need "
+            f"{worst['peak_gb']:.1f} GB but the limit is {max_memory_gb:.1f} GB (default: the "
+            f"memory available now); use a smaller size, or scales ending at a smaller size")

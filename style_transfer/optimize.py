@@ -67,6 +67,8 @@ class Result:
         interrupted: True when the run was stopped by Ctrl-C.
         seconds_per_evaluation: mean wall time of one evaluation (after compilation).
         compile_seconds: time to trace and run the first evaluation.
+        seconds_outside_evaluation: wall time per iteration spent outside the loss-and-
+            gradient evaluations: the optimiser itself and the copies to and from it.
     """
     image: np.ndarray
     history: list
@@ -76,6 +78,7 @@ class Result:
     interrupted: bool
     seconds_per_evaluation: float
     compile_seconds: float
+    seconds_outside_evaluation: float = 0.0
 
     @property
     def seconds_per_iteration(self):
@@ -174,7 +177,7 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         step.image = None  # The history keeps numbers, not one image per iteration.
 
     record(x0)
-    state["tick"] = time.perf_counter()
+    state["tick"] = loop_start = time.perf_counter()
     interrupted = False
     try:
         result = scipy.optimize.minimize(
@@ -187,6 +190,7 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         stop_reason = str(result.message)
     except KeyboardInterrupt:
         interrupted, stop_reason = True, "interrupted"
+    loop_seconds = time.perf_counter() - loop_start
     return Result(
         image=state["x"].reshape(shape).astype(np.float32),
         history=history,
@@ -195,7 +199,25 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         stop_reason=stop_reason,
         interrupted=interrupted,
         seconds_per_evaluation=float(np.mean(evaluation_seconds[1:] or evaluation_seconds)),
-        compile_seconds=evaluation_seconds[0])
+        compile_seconds=evaluation_seconds[0],
+        seconds_outside_evaluation=(loop_seconds - sum(evaluation_seconds[1:]))
+        / max(len(history) - 1, 1))
+
+
+OPTIMIZERS = ("scipy",)
+
+
+def minimize(loss_fn, init_image, *, max_iterations, optimizer="scipy", bounds=(0.0, 255.0),
+             callback=None, numpy_terms=None):
+    """Minimises `loss_fn` over the image with the chosen L-BFGS (arguments as `lbfgs`).
+
+    Args:
+        optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+    return lbfgs(loss_fn, init_image, max_iterations=max_iterations, bounds=bounds,
+                 callback=callback, numpy_terms=numpy_terms)
 
 
 def descent_step(optimizer, loss_fn, variables):

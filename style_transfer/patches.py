@@ -1,48 +1,52 @@
 """Semantic style transfer by patches: region sub-images, and MRF patch matching.
 
-Both take colour-coded maps of the output and of the style image (`masks.read_label_map`)
-whose regions are paired by colour, and send the style of style region k to output
-region k. Each kind of target has a `loss(features, image, style_layer_weights)` method
-that `losses.gatys_loss` sums over, like `losses.StyleTarget`.
+Both take colour-coded maps of the output and of the style image, paired by colour
+(`masks.RegionPairs`), and send the style of style region k to output region k. Each
+kind of target has a `loss(features, image, style_layer_weights)` method that
+`losses.Objective.terms` sums over, like `losses.StyleTarget`.
 
-Gram patches (`--patch_loss gram`). Each region's bounding box is cut out of the style
-image and of the output as a sub-image; features and Gram matrices are computed on the
-sub-image alone, so no work is spent on the rest of the image, and the two sub-images
-need not have the same size. Inside the box the Gram matrix is that of the region's own
-pixels (`losses.mean_gram_matrix` with the region's mask):
-
-    E_k = Σ_l w_l Σ_ij (Ĝ_k^l - Â_k^l)_ij² / (4 N_l²)
-
+Gram patches. Each region's bounding box is cut out of the style image and of the
+output as a sub-image; features and Gram matrices are computed on the sub-image alone, so
+no work is spent on the rest of the image, and the two sub-images need not have the same
+size. Inside the box the Gram matrix is that of the region's own pixels
+(`losses.gram_matrix` with the region's mask), and the term is `losses.style_loss`.
 The work per evaluation is one VGG19 pass over each output sub-image, so output regions
 whose boxes overlap so much that one pass over the box round them costs fewer pixels
 share that pass (`sub_image_groups`); each keeps its own mask and Gram matrices. A
 sub-image that is the whole output reads the one pass the content term needs anyway.
 
-MRF patches (`--patch_loss mrf`): Li & Wand, "Combining Markov Random Fields and
-Convolutional Neural Networks for Image Synthesis", CVPR 2016 (arXiv:1601.04589), with
-the semantic channels of Champandard, "Semantic Style Transfer and Turning Two-Bit
-Doodles into Fine Artworks", 2016 (arXiv:1603.01768), Sec. 3. At a layer l (relu3_1,
-relu4_1), the features Φ get the maps, down-sampled to the layer as the network pools,
-as extra channels: one channel per region, weighted by ω (--semantic_weight):
+MRF patches: C. Li & M. Wand, "Combining Markov Random Fields and Convolutional Neural
+Networks for Image Synthesis", CVPR 2016 (arXiv:1601.04589), with the semantic channels
+of A. J. Champandard, "Semantic Style Transfer and Turning Two-Bit Doodles into Fine
+Artworks", 2016 (arXiv:1603.01768), Sec. 3. At a layer l (relu3_1, relu4_1) every k x k
+patch Ψ_i(Φ(x)) of the output's features is pulled towards the style patch that matches
+it best, Ψ_NN(i)(Φ(s)) (Li & Wand, Eq. 2); the matches are found again at every
+evaluation and are constants for the gradient. The maps, down-sampled to the layer as
+the network pools (one channel per region, M), take part in the matching only.
 
-    Φ̃ = [Φ, ω r_l M]      r_l: the style features' root-mean-square vector norm, so
-                           ω = 1 gives a region channel the norm of a typical feature
-                           vector whatever the layer's scale (our choice).
+The two reference implementations sample, match and normalise differently, and each
+technique reproduces its own (`MRFRecipe`):
 
-Every k x k patch Ψ_i of the output (stride d) is matched to the style patch with the
-highest normalised cross-correlation (Li & Wand, Eq. 3),
+- CNNMRF (chuanli11/CNNMRF, mylib/mrf.lua; patch_style): patches on a grid of step d on
+  both images, with the last row and column added where the step skips them, so every
+  position is covered. NN(i) maximises the normalised cross-correlation of whole patches
+  (Li & Wand, Eq. 3) of the features with the map channels appended, ω r_l M (r_l: the
+  style features' root-mean-square vector norm, so ω means the same at every layer; the
+  channels are ours, CNNMRF has no maps). The energy is the one whose gradient CNNMRF's
+  module returns: each position's pull divided by the number c_p of patches that cover it,
 
-    NN(i) = argmax_j  Ψ_i(Φ̃(x)) · Ψ_j(Φ̃(s)) / (|Ψ_i(Φ̃(x))| |Ψ_j(Φ̃(s))|),
+      E^l = ½ Σ_i Σ_{p ∈ patch i} |Φ_p(x) - Ψ_NN(i)(Φ(s))_p|² / c_p.
 
-computed as one convolution of Φ̃(x) with the normalised style patches as filters
-(|Ψ_i(Φ̃(x))| is the same for every j, so it does not change the winner). The loss pulls
-each output patch towards its match, on the features only (Li & Wand, Eq. 2):
+- neural-doodle (alexjc/neural-doodle, doodle.py; doodle_2_art): every patch (step 1). At
+  each position both sides' features and map channels are normalised to unit length, so
+  NN(i) maximises Σ_{q ∈ patch} (cos(Φ_q(x), Φ_q(s)) + ω cos(M_q(x), M_q(s))): the map
+  counts ω times as much as the features (neural-doodle divides the features by 3 and
+  the map by sqrt(9/ω)). The energy is the mean over patches, positions and channels,
 
-    E_mrf^l = Σ_i |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|²
+      E^l = mean_i,p,c (Φ_p,c(x) - Ψ_NN(i)(Φ(s))_p,c)².
 
-The matches are found again at every evaluation; they are constants for the gradient.
-The scores are computed in chunks of style patches, one after the other, so the score
-tensor never exceeds `MAX_SCORE_BYTES` however large the images.
+Matching is a product of the output's patch vectors with the style's, in chunks of style
+patches, so the score matrix never exceeds `MAX_SCORE_BYTES` however large the images.
 """
 
 import dataclasses
@@ -53,51 +57,66 @@ from keras import ops
 
 from style_transfer import losses, masks, vgg
 
-PATCH_LOSSES = ("gram", "mrf")
 MRF_LAYERS = ("relu3_1", "relu4_1")  # Li & Wand 2016 (CNNMRF's code: layers 12 and 21).
-PATCH_SIZE = 3  # k: 3x3 patches of activations (Li & Wand 2016; CNNMRF's mrf_patch_size).
-# d: patches are sampled every 2 positions on both images (CNNMRF's run_trans.lua
-# defaults, mrf_sample_stride and mrf_synthesis_stride): 16x fewer scores than d = 1.
-PATCH_STRIDE = 2
-SEMANTIC_WEIGHT = 1.0  # ω; see the module docstring for its scale.
-# The largest score tensor (output patches x style patches, float32) built at once.
+PATCH_SIZE = 3  # k: 3x3 patches of activations (Li & Wand 2016; both reference codes).
+MATCHINGS = ("patch", "position")
+REDUCTIONS = ("overlap", "mean")
+# The largest score matrix (output patches x style patches, float32) built at once.
 MAX_SCORE_BYTES = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
-class PatchSettings:
-    """How regions are compared.
+class MRFRecipe:
+    """How MRF patches are sampled, matched and penalised (module docstring).
 
     Attributes:
-        loss: "gram" (sub-image Gram matrices) or "mrf" (Li & Wand patches).
-        semantic_weight: ω, weight of the map channels in MRF matching.
-        size: k, the MRF patch size in feature positions.
-        stride: d, the step between MRF patches on both images.
+        size: k, the patch size in feature positions.
+        stride: d, the grid step on both images.
+        semantic_weight: ω, the weight of the map channels in matching.
+        matching: "patch" (CNNMRF: normalised cross-correlation of whole patches) or
+            "position" (neural-doodle: cosines per position, summed).
+        reduction: "overlap" (CNNMRF: ½ Σ, each position divided by its patch count) or
+            "mean" (neural-doodle).
     """
-    loss: str = "gram"
-    semantic_weight: float = SEMANTIC_WEIGHT
     size: int = PATCH_SIZE
-    stride: int = PATCH_STRIDE
+    stride: int = 2
+    semantic_weight: float = 1.0
+    matching: str = "patch"
+    reduction: str = "overlap"
 
 
-def extract_patches(features, size, stride):
-    """All size x size patches of a feature map, every `stride` positions (no padding).
+def grid(length, size, stride):
+    """Start positions of patches along one axis: 0, d, 2d, ... and the last one,
+    length - size, where the step skips it (CNNMRF's `computegrid` with flag_all)."""
+    starts = list(range(0, length - size + 1, stride))
+    if starts[-1] != length - size:
+        starts.append(length - size)
+    return np.array(starts)
+
+
+def extract_patches(features, rows, columns, size):
+    """The size x size patches starting at rows x columns: (h, w, size * size * C), each
+    flattened in (row, column, channel) order.
 
     Args:
         features: (H, W, C).
-
-    Returns:
-        (h, w, size * size * C), h = (H - size) // stride + 1; each patch flattened in
-        (row, column, channel) order, the layout of a convolution kernel (size, size, C).
+        rows, columns: start positions (`grid`).
     """
-    height, width = features.shape[0], features.shape[1]
-    rows, columns = (height - size) // stride + 1, (width - size) // stride + 1
-    # Slicing, not ops.image.extract_patches: Keras builds that as a convolution with
-    # a (size² C)² identity kernel, 9 C times the work of copying.
-    shifted = [features[dy:dy + (rows - 1) * stride + 1:stride,
-                        dx:dx + (columns - 1) * stride + 1:stride, :]
-               for dy in range(size) for dx in range(size)]
-    return ops.reshape(ops.stack(shifted, axis=2), (rows, columns, -1))
+    offsets = np.arange(size)
+    row_index = (rows[:, None] + offsets[None]).ravel()  # (h k)
+    column_index = (columns[:, None] + offsets[None]).ravel()  # (w k)
+    picked = ops.take(ops.take(features, row_index, axis=0), column_index, axis=1)
+    channels = features.shape[-1]
+    picked = ops.reshape(picked, (len(rows), size, len(columns), size, channels))
+    return ops.reshape(ops.transpose(picked, (0, 2, 1, 3, 4)),
+                       (len(rows), len(columns), size * size * channels))
+
+
+def unit_positions(features, scale=1.0):
+    """Each position's channel vector divided by its length, times `scale` (zero vectors
+    stay zero): neural-doodle's normalisation before matching."""
+    norm = ops.sqrt(ops.sum(ops.square(features), axis=-1, keepdims=True))
+    return scale * features / ops.maximum(norm, 1e-12)
 
 
 def semantic_channels(label_map, indices, layer):
@@ -107,76 +126,145 @@ def semantic_channels(label_map, indices, layer):
                     axis=-1)
 
 
-def nearest_patches(features, filters, stride):
-    """NN(i) of Li & Wand 2016, Eq. 3: the best style patch for every output patch.
+def overlap_weights(height, width, rows, columns, size):
+    """1 / c_p at each element of each patch: (h, w, size², 1), c_p the number of the
+    grid's patches covering position p (CNNMRF's gradTO_confident)."""
+    counts = np.zeros((height, width))
+    for r in rows:
+        for c in columns:
+            counts[r:r + size, c:c + size] += 1
+    picked = counts[(rows[:, None] + np.arange(size))[:, None, :, None],
+                    (columns[:, None] + np.arange(size))[None, :, None, :]]  # (h, w, k, k)
+    return (1.0 / picked).reshape(len(rows), len(columns), size * size, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class MRFLayer:
+    """The style patches of one layer, ready for matching, and how to read the output.
+
+    Attributes:
+        filters: (num_chunks, chunk, D) the style's matching vectors (`MRFRecipe`), in
+            chunks; the last chunk is filled up with copies of patch 0 (a copy can win
+            only where patch 0 scores as high, up to rounding; its target is the same).
+        patches: (num_chunks * chunk, k² C): Ψ_j(Φ(s)), features only, the targets of
+            the loss, in the same order (copies included).
+        output_semantics: (H_l, W_l, K) the output's map channels, as matching uses them.
+        rows, columns: the output's patch grid.
+        element_weights: (h, w, k², 1) 1 / c_p for the "overlap" reduction, else None.
+        recipe: `MRFRecipe`.
+    """
+    filters: np.ndarray
+    patches: np.ndarray
+    output_semantics: np.ndarray
+    rows: np.ndarray
+    columns: np.ndarray
+    element_weights: np.ndarray | None
+    recipe: MRFRecipe
+
+
+def _matching_input(features, semantics, recipe):
+    """The features and map channels as the recipe matches them, (H, W, C + K)."""
+    if recipe.matching == "position":
+        features = unit_positions(features)
+    return ops.concatenate([features, ops.cast(semantics, features.dtype)], axis=-1)
+
+
+def mrf_layer(style_features, style_semantics, output_semantics, recipe):
+    """Prepares one layer's style patches (`MRFLayer`) from numpy arrays.
 
     Args:
-        features: (H, W, C') output features with their semantic channels.
-        filters: (num_chunks, k, k, C', chunk) the style patches, each divided by its
-            norm, in chunks (see `MRFLayer`).
-        stride: d, the step between output patches.
+        style_features: (H_s, W_s, C) Φ(s).
+        style_semantics: (H_s, W_s, K) the style map's region channels M at this layer.
+        output_semantics: (H_l, W_l, K) the output map's, in the same region order.
+        recipe: `MRFRecipe`.
+    """
+    style_features = np.asarray(style_features)  # float32, or float64 in gradient tests.
+    dtype, size, stride = style_features.dtype, recipe.size, recipe.stride
+    if recipe.matching == "patch":
+        scale = recipe.semantic_weight * np.sqrt(np.mean(np.sum(np.square(style_features),
+                                                                axis=-1)))
+        style_semantics, output_semantics = (scale * style_semantics,
+                                             scale * output_semantics)
+    else:
+        scale = np.sqrt(recipe.semantic_weight)
+        style_semantics = np.asarray(unit_positions(style_semantics, scale))
+        output_semantics = np.asarray(unit_positions(output_semantics, scale))
+    style_rows = grid(style_features.shape[0], size, stride)
+    style_columns = grid(style_features.shape[1], size, stride)
+    guided = np.asarray(_matching_input(style_features, style_semantics.astype(dtype), recipe))
+    filters = np.array(extract_patches(guided, style_rows, style_columns, size))
+    filters = filters.reshape(-1, filters.shape[-1])
+    if recipe.matching == "patch":  # Normalised cross-correlation: unit style patches.
+        filters /= np.maximum(np.linalg.norm(filters, axis=1, keepdims=True), 1e-12)
+    patches = np.asarray(extract_patches(style_features, style_rows, style_columns, size))
+    patches = patches.reshape(len(filters), -1)
+
+    height, width = output_semantics.shape[:2]
+    rows, columns = grid(height, size, stride), grid(width, size, stride)
+    score_bytes = len(rows) * len(columns) * filters.dtype.itemsize  # One style patch.
+    chunk = int(min(len(filters), max(1, MAX_SCORE_BYTES // score_bytes)))
+    num_chunks = -(-len(filters) // chunk)
+    fill = np.zeros(num_chunks * chunk - len(filters), np.int64)  # Copies of patch 0.
+    filters, patches = np.concatenate([filters, filters[fill]]), np.concatenate(
+        [patches, patches[fill]])
+    weights = (overlap_weights(height, width, rows, columns, size).astype(dtype)
+               if recipe.reduction == "overlap" else None)
+    return MRFLayer(np.ascontiguousarray(filters.reshape(num_chunks, chunk, -1)), patches,
+                    output_semantics.astype(dtype), rows, columns, weights, recipe)
+
+
+def nearest_patches(vectors, filters):
+    """NN(i): the best style patch for every output patch (Li & Wand 2016, Eq. 3).
+
+    Args:
+        vectors: (n, D) the output's matching vectors.
+        filters: (num_chunks, chunk, D) the style's (`MRFLayer.filters`).
 
     Returns:
-        (h, w) int32 indices into the style patches (chunk-major order).
+        (n,) int32 indices into the style patches (chunk-major order).
     """
-    image = ops.stop_gradient(features)[None]  # (1, H, W, C')
-    filters = ops.convert_to_tensor(filters, image.dtype)
-    size, chunk = filters.shape[1], filters.shape[-1]
-    rows = (features.shape[0] - size) // stride + 1
-    columns = (features.shape[1] - size) // stride + 1
+    vectors = ops.stop_gradient(vectors)
+    filters = ops.convert_to_tensor(filters, vectors.dtype)
+    chunk, count = filters.shape[1], vectors.shape[0]
 
     def best_in_chunk(index, best_score, best_patch):
-        scores = ops.conv(image, filters[index], strides=stride, padding="valid")[0]
-        score = ops.max(scores, axis=-1)  # (h, w)
+        scores = ops.matmul(vectors, ops.transpose(filters[index]))  # (n, chunk)
+        score = ops.max(scores, axis=-1)
         patch = ops.cast(ops.argmax(scores, axis=-1), "int32") + index * chunk
         better = score > best_score
         return index + 1, ops.where(better, score, best_score), ops.where(better, patch,
                                                                              best_patch)
 
     # One chunk at a time (parallel_iterations=1): running them side by side would
-    # hold several score tensors at once.
+    # hold several score matrices at once.
     _, _, best_patch = tf.while_loop(
         lambda index, *_: index < filters.shape[0], best_in_chunk,
-        (tf.constant(0), ops.full((rows, columns), -np.inf, dtype=image.dtype),
-         ops.zeros((rows, columns), dtype="int32")),
+        (tf.constant(0), ops.full((count,), -np.inf, dtype=vectors.dtype),
+         ops.zeros((count,), dtype="int32")),
         parallel_iterations=1)
     return best_patch
 
 
 def mrf_loss(features, layer_target):
-    """E_mrf^l = Σ_i |Ψ_i(Φ(x)) - Ψ_NN(i)(Φ(s))|² (Li & Wand 2016, Eq. 2) at one layer.
+    """E_mrf^l at one layer (module docstring; Li & Wand 2016, Eq. 2), in the layer
+    target's recipe.
 
     Args:
         features: (H_l, W_l, C) activations Φ(x) of the image being optimised.
         layer_target: `MRFLayer` of this layer.
     """
-    semantic = ops.cast(layer_target.output_semantics, features.dtype)
-    match = nearest_patches(ops.concatenate([features, semantic], axis=-1),
-                            layer_target.filters, layer_target.stride)
-    size = layer_target.filters.shape[1]
-    patches = extract_patches(features, size, layer_target.stride)  # (h, w, k² C)
-    matched = ops.take(layer_target.patches, ops.reshape(match, (-1,)), axis=0)
-    return ops.sum(ops.square(ops.reshape(patches, matched.shape) - matched))
-
-
-@dataclasses.dataclass(frozen=True)
-class MRFLayer:
-    """The style patches of one layer, ready for matching.
-
-    Attributes:
-        filters: (num_chunks, k, k, C + K, chunk): Ψ_j(Φ̃(s)) / |Ψ_j(Φ̃(s))|,
-            features and semantic channels, as convolution filters. The last chunk is
-            filled up with copies of patch 0 (a copy can win only where patch 0 scores
-            as high, up to rounding; its target patch is the same).
-        patches: (num_chunks * chunk, k² C): Ψ_j(Φ(s)), features only, the
-            targets of the loss, in the same order (copies included).
-        output_semantics: (H_l, W_l, K) the output's region channels, ω r_l M.
-        stride: d.
-    """
-    filters: np.ndarray
-    patches: np.ndarray
-    output_semantics: np.ndarray
-    stride: int
+    recipe, rows, columns = layer_target.recipe, layer_target.rows, layer_target.columns
+    guided = _matching_input(features, layer_target.output_semantics, recipe)
+    vectors = extract_patches(guided, rows, columns, recipe.size)
+    match = nearest_patches(ops.reshape(vectors, (-1, vectors.shape[-1])),
+                            layer_target.filters)
+    patches = extract_patches(features, rows, columns, recipe.size)  # (h, w, k² C)
+    matched = ops.reshape(ops.take(layer_target.patches, match, axis=0), patches.shape)
+    squared = ops.square(patches - ops.cast(matched, patches.dtype))
+    if recipe.reduction == "mean":
+        return ops.mean(squared)
+    squared = ops.reshape(squared, (len(rows), len(columns), recipe.size ** 2, -1))
+    return 0.5 * ops.sum(squared * layer_target.element_weights)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,66 +279,35 @@ class MRFTarget:
                    for layer, target in self.layers.items())
 
 
-def mrf_layer(style_features, style_semantics, output_semantics, semantic_weight, size,
-              stride):
-    """Prepares one layer's style patches (`MRFLayer`) from numpy arrays.
-
-    Args:
-        style_features: (H_s, W_s, C) Φ(s).
-        style_semantics: (H_s, W_s, K) the style map's region channels M at this layer.
-        output_semantics: (H_l, W_l, K) the output map's, in the same region order.
-        semantic_weight: ω.
-        size, stride: k and d.
-    """
-    style_features = np.asarray(style_features)  # float32, or float64 in gradient tests.
-    scale = semantic_weight * np.sqrt(np.mean(np.sum(np.square(style_features), axis=-1)))
-    guided = np.concatenate([style_features, scale * style_semantics], axis=-1)
-    filters = np.array(extract_patches(guided, size, stride)).reshape(-1, size, size,
-                                                                       guided.shape[-1])
-    filters /= np.maximum(np.sqrt(np.sum(np.square(filters), axis=(1, 2, 3),
-                                         keepdims=True)), 1e-12)
-    patches = np.asarray(extract_patches(style_features, size, stride)).reshape(
-        len(filters), -1)
-    output_positions = np.prod([(n - size) // stride + 1 for n in output_semantics.shape[:2]])
-    score_bytes = output_positions * filters.dtype.itemsize  # One style patch's scores.
-    chunk = int(min(len(filters), max(1, MAX_SCORE_BYTES // score_bytes)))
-    num_chunks = -(-len(filters) // chunk)
-    fill = np.zeros(num_chunks * chunk - len(filters), np.int64)  # Copies of patch 0.
-    filters, patches = np.concatenate([filters, filters[fill]]), np.concatenate(
-        [patches, patches[fill]])
-    filters = filters.reshape(num_chunks, chunk, *filters.shape[1:]).transpose(0, 2, 3, 4, 1)
-    return MRFLayer(np.ascontiguousarray(filters), patches,
-                    (scale * output_semantics).astype(style_features.dtype), stride)
-
-
-def mrf_target(model, style_image, style_map, output_map, pairs, layers, *,
-               semantic_weight=SEMANTIC_WEIGHT, size=PATCH_SIZE, stride=PATCH_STRIDE):
+def mrf_target(model, style_image, regions, layers, recipe):
     """The MRF target of one style image with its map (Li & Wand 2016; Champandard 2016).
 
     Args:
         model: feature model covering `layers`.
-        style_image: (H_s, W_s, 3), the size of `style_map`.
-        style_map, output_map: `masks.LabelMap`s of the style image and of the output.
-        pairs: [(output index, style index)] from `masks.pair_maps`.
+        style_image: (H_s, W_s, 3), the size of the style map.
+        regions: `masks.RegionPairs`.
         layers: the MRF layers.
-        semantic_weight, size, stride: ω, k, d.
+        recipe: `MRFRecipe`.
 
     Raises:
         ValueError: an image is too small for one patch at some layer.
     """
     features = losses.features_of(model, style_image)
+    output_indices = [c for c, _ in regions.pairs]
+    style_indices = [s for _, s in regions.pairs]
     layer_targets = {}
     for layer in map(vgg.canonical_layer_name, layers):
         style_features = np.asarray(features[layer])
-        output_semantics = semantic_channels(output_map, [c for c, _ in pairs], layer)
+        output_semantics = semantic_channels(regions.output_map, output_indices, layer)
         positions = min(*style_features.shape[:2], *output_semantics.shape[:2])
-        if positions < size:
+        if positions < recipe.size:
             raise ValueError(
-                f"the output or the style image is too small for {size}x{size} patches at "
-                f"{layer} ({positions} positions across): use a larger --size or --scales")
+                f"the output or the style image is too small for {recipe.size}x{recipe.size} "
+                f"patches at {layer} ({positions} positions across): use a larger size or "
+                f"scales")
         layer_targets[layer] = mrf_layer(
-            style_features, semantic_channels(style_map, [s for _, s in pairs], layer),
-            output_semantics, semantic_weight, size, stride)
+            style_features, semantic_channels(regions.style_map, style_indices, layer),
+            output_semantics, recipe)
     return MRFTarget(layer_targets)
 
 
@@ -310,7 +367,7 @@ class GramPatchTarget:
         model: feature model for the style layers, run on the sub-image only; None
             when the sub-image is the whole output, whose features the loss is given.
         box: (top, bottom, left, right) of the sub-image in the output.
-        regions: [(grams, masks)] per region: layer -> (C, C) mean Gram matrix Â_k^l of
+        regions: [(grams, masks)] per region: layer -> (C, C) Gram matrix Â_k^l of
             the style's region (measured on its own sub-image), and layer -> the
             region's mask inside `box` at that layer.
         weight: share of the style loss.
@@ -324,12 +381,12 @@ class GramPatchTarget:
         top, bottom, left, right = self.box
         sub_features = features if self.model is None else losses.features_of(
             self.model, image[top:bottom, left:right])
-        return sum(style_layer_weights[layer] * losses.masked_style_loss(
+        return sum(style_layer_weights[layer] * losses.style_loss(
             gram, sub_features[layer], region_masks[layer])
             for grams, region_masks in self.regions for layer, gram in grams.items())
 
 
-def gram_patch_targets(model, style_image, style_map, output_map, pairs, layers):
+def gram_patch_targets(model, style_image, regions, layers):
     """`GramPatchTarget`s for the region pairs: sub-image Gram matrices.
 
     Each style region is measured once on its own bounding box; the output's regions
@@ -337,42 +394,30 @@ def gram_patch_targets(model, style_image, style_map, output_map, pairs, layers)
 
     Args:
         model: feature model covering `layers`.
-        style_image: (H_s, W_s, 3), the size of `style_map`.
-        style_map, output_map: `masks.LabelMap`s.
-        pairs: [(output index, style index)].
+        style_image: (H_s, W_s, 3), the size of the style map.
+        regions: `masks.RegionPairs`.
         layers: the style layers.
     """
     min_size = 2 ** max(vgg.pooling_depth(layer) for layer in layers)
     # A region can vanish at a small size (a thin line in a map shrunk 8 times).
-    pairs = [(c, s) for c, s in pairs
-             if output_map.mask(c).any() and style_map.mask(s).any()]
+    mask_pairs = [(output_mask, style_mask) for output_mask, style_mask in regions.mask_pairs()
+                  if output_mask.any() and style_mask.any()]
     style_grams = []
-    for _, style_index in pairs:
-        style_mask = style_map.mask(style_index)
+    for _, style_mask in mask_pairs:
         top, bottom, left, right = bounding_box(style_mask, min_size)
         style_masks = masks.layer_masks(style_mask[top:bottom, left:right], layers)
         style_grams.append(losses.style_target(
             model, style_image[top:bottom, left:right], layers, style_masks=style_masks).grams)
-    output_masks = [output_map.mask(output_index) for output_index, _ in pairs]
+    output_masks = [output_mask for output_mask, _ in mask_pairs]
+    height, width = regions.output_map.labels.shape
     targets = []
     for box, members in sub_image_groups([bounding_box(m, min_size) for m in output_masks]):
         top, bottom, left, right = box
-        whole = box == (0, output_map.labels.shape[0], 0, output_map.labels.shape[1])
+        whole = box == (0, height, 0, width)
         targets.append(GramPatchTarget(None if whole else model, box, [
             (style_grams[k], masks.layer_masks(output_masks[k][top:bottom, left:right], layers))
             for k in members]))
     return targets
-
-
-def patch_targets(settings, model, style_image, style_map, output_map, pairs, layers):
-    """The style targets of `settings.loss`: one `MRFTarget`, or a `GramPatchTarget` per
-    region pair (arguments as `mrf_target` and `gram_patch_targets`)."""
-    if settings.loss == "mrf":
-        return [mrf_target(model, style_image, style_map, output_map, pairs, layers,
-                           semantic_weight=settings.semantic_weight, size=settings.size,
-                           stride=settings.stride)]
-    return gram_patch_targets(vgg.sub_model(model, layers), style_image, style_map,
-                              output_map, pairs, layers)
 
 
 def needs_whole_output(targets):

@@ -4,11 +4,14 @@ Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
 Recognition", 2014, arXiv:1409.1556: the 16 convolutional and 5 pooling layers of the
 19-layer network (no fully connected top), from `keras.applications.VGG19`.
 
-Gatys et al. (2016, Sec. 2) use this network with average instead of max pooling for
-image synthesis ("slightly more appealing results"), so `pooling="avg"` is the default.
-They also rescale the weights so that every filter's mean activation is one; the Keras
-(Caffe-converted) ImageNet weights used here are not rescaled, so the loss weights that
-give a good picture differ from the paper's α/β (see README, "Weights").
+The Keras ImageNet weights are the original Caffe VGG19 (caffe preprocessing below), the
+network that the reference implementations of every technique here used
+(leongatys/PytorchNeuralStyleTransfer, jcjohnson/neural-style, deep-photo, CNNMRF,
+neural-doodle). Gatys et al. (2016, Sec. 2) report results with a *rescaled* VGG19 (every
+filter's mean activation one) and average pooling; their own code for the original
+network keeps its max pooling. So the network here keeps max pooling unless a technique
+asks otherwise, and each technique's loss weights are its reference code's for this
+network, not the paper's α/β (README, "Defaults").
 
 Layers are named as in the papers: `relu4_2` is the rectified output of the second
 convolution of block 4 (`conv4_2` is accepted for it, as Gatys et al. write it). The
@@ -16,12 +19,15 @@ mapping to Keras names (`block4_conv2`) lives here and nowhere else.
 """
 
 import dataclasses
+import functools
 import hashlib
 import os
 import pathlib
 
 import keras
 import numpy as np
+
+from style_transfer.parameters import ArgumentError
 
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # Where Keras' own VGG19 loader downloads the no-top weights, and the MD5 it checks
@@ -50,6 +56,7 @@ _ORDER = list(LAYERS.values())
 
 CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2").
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Same section.
+POOLINGS = ("max", "avg")
 
 
 def canonical_layer_name(name):
@@ -72,6 +79,11 @@ def pooling_depth(name):
     name = canonical_layer_name(name)
     block = int(name[4])  # relu3_1 and pool3 both carry the block number there.
     return block if name.startswith("pool") else block - 1
+
+
+def channels(model, name):
+    """N_l: the number of filters of a layer of a VGG19 feature model."""
+    return model.get_layer(LAYERS[canonical_layer_name(name)]).filters
 
 
 def feature_shape(model, name, height, width):
@@ -135,7 +147,7 @@ def keras_cache_dir():
 
 
 def resolve_weights(weights, seed=0):
-    """Finds the weights that `--weights` names, downloading ImageNet weights if needed.
+    """Finds the weights that `weights` names, downloading ImageNet weights if needed.
 
     Args:
         weights: "imagenet" (look in `vgg_weights/`, then the Keras cache, then download
@@ -151,13 +163,15 @@ def resolve_weights(weights, seed=0):
         ValueError: the named file does not exist, or ImageNet weights are neither on
             disk nor downloadable (the message says where to put the file).
     """
+    if isinstance(weights, Weights):
+        return weights
     if weights == "random":
         return Weights("random", seed=seed)
     if weights != "imagenet":
         path = pathlib.Path(weights).expanduser()
         if not path.is_file():
-            raise ValueError(f"--weights {weights}: no such file; give the path of a VGG19 "
-                             f"no-top weights file, 'imagenet' or 'random'")
+            raise ArgumentError("weights", f"{weights}: no such file; give the path of a "
+                                           f"VGG19 no-top weights file, imagenet or random")
         return Weights("file", str(path), _sha256(path))
     for folder in weights_search_dirs() + [keras_cache_dir()]:
         candidate = folder / WEIGHTS_FILE
@@ -170,11 +184,11 @@ def resolve_weights(weights, seed=0):
                                     file_hash=WEIGHTS_MD5)
     except Exception as error:  # Keras raises bare Exception for URL and hash failures.
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ValueError(
-            f"--weights imagenet: {WEIGHTS_FILE} is not in {WEIGHTS_DIRNAME}/ or "
+        raise ArgumentError(
+            "weights", f"imagenet: {WEIGHTS_FILE} is not in {WEIGHTS_DIRNAME}/ or "
             f"{keras_cache_dir()} and the download failed ({reason}); fetch {WEIGHTS_URL} "
             f"on a connected machine and put it in {WEIGHTS_DIRNAME}/ "
-            f"(see {WEIGHTS_DIRNAME}/README.md), or pass --weights PATH") from None
+            f"(see {WEIGHTS_DIRNAME}/README.md), or give the file's path as weights") from None
     return Weights("imagenet", path, _sha256(path))
 
 
@@ -190,24 +204,49 @@ def _randomize(model, seed):
                 np.zeros_like(bias)])
 
 
-def feature_model(layers, pooling="avg", weights=Weights("random")):
+def feature_model(layers, pooling="max", weights="imagenet", seed=0):
+    """Builds VGG19 truncated after the deepest requested layer (`build_feature_model`),
+    or returns the one built before for the same arguments: a notebook or a figure that
+    runs a technique many times builds the network once.
+    """
+    if pooling not in POOLINGS:
+        raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
+    names = tuple(canonical_layer_name(name) for name in layers)
+    return _cached_model(names, pooling, resolve_weights(weights, seed),
+                         keras.config.dtype_policy().name)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(layers, pooling, weights, dtype_policy):
+    del dtype_policy  # Part of the key: a float64 model is another model.
+    return build_feature_model(layers, pooling, weights)
+
+
+def build_feature_model(layers, pooling="max", weights="imagenet", seed=0):
     """Builds VGG19 truncated after the deepest requested layer.
 
     Args:
         layers: paper layer names (`relu1_1`, `conv4_2`, ...).
-        pooling: "avg" (Gatys et al. 2016) or "max" (the trained network's own).
-        weights: a `Weights` from `resolve_weights`.
+        pooling: "max" (the trained network's own) or "avg" (Gatys et al. 2016's paper).
+        weights: "imagenet" (the default; see `resolve_weights`), "random" (seeded
+            random weights: plumbing tests only, the pictures mean nothing), the path of
+            a weights file, or a `Weights`.
+        seed: the seed of random weights.
 
     Returns:
         A `keras.Model` from a preprocessed batch (B, H, W, 3) to a dict that maps each
         requested (canonical) layer name to its activations (B, H_l, W_l, C_l). Layers
         after the deepest requested one are not built, so never run.
 
+    The model's `weights_source` attribute is the resolved `Weights` (for run reports).
+
     Raises:
-        ValueError: unknown layer or pooling, or a weights file of the wrong shape.
+        ValueError: unknown layer or pooling, missing ImageNet weights, or a weights
+            file of the wrong shape (`ArgumentError` naming `weights` or `pooling`).
     """
-    if pooling not in ("avg", "max"):
-        raise ValueError(f"--pooling {pooling}: use 'avg' or 'max'")
+    if pooling not in POOLINGS:
+        raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
+    weights = resolve_weights(weights, seed)
     wanted = {LAYERS[canonical_layer_name(name)]: canonical_layer_name(name) for name in layers}
     if not wanted:
         raise ValueError("no VGG19 layers requested")
@@ -222,9 +261,9 @@ def feature_model(layers, pooling="avg", weights=Weights("random")):
             vgg19.load_weights(weights.path)
         except Exception as error:  # h5py and Keras raise several types for a bad file.
             reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            raise ValueError(
-                f"--weights {weights.path}: not VGG19 no-top weights ({reason}); "
-                f"use Keras' {WEIGHTS_FILE}") from None
+            raise ArgumentError(
+                "weights", f"{weights.path}: not VGG19 no-top weights ({reason}); "
+                           f"use Keras' {WEIGHTS_FILE}") from None
 
     inputs = keras.Input((None, None, 3), name="preprocessed_image")
     outputs = {}
@@ -236,7 +275,9 @@ def feature_model(layers, pooling="avg", weights=Weights("random")):
             x = keras_layer(x)
         if keras_layer.name in wanted:
             outputs[wanted[keras_layer.name]] = x
-    return keras.Model(inputs, outputs, name=f"vgg19_to_{wanted[_ORDER[deepest]]}")
+    model = keras.Model(inputs, outputs, name=f"vgg19_to_{wanted[_ORDER[deepest]]}")
+    model.weights_source = weights
+    return model
 
 
 def sub_model(model, layers):
@@ -245,5 +286,7 @@ def sub_model(model, layers):
     Stops at the deepest of `layers`, so a pass for shallow layers costs no deeper work.
     """
     names = [canonical_layer_name(name) for name in layers]
-    return keras.Model(model.inputs, {name: model.output[name] for name in names},
+    part = keras.Model(model.inputs, {name: model.output[name] for name in names},
                        name=f"{model.name}_{'_'.join(names)}")
+    part.weights_source = model.weights_source
+    return part

@@ -97,7 +97,7 @@ def tape_gradient(function, x):
     with tf.GradientTape() as tape:
         tape.watch(tensor)
         value = function(tensor)
-    return tape.gradient(value, tensor).numpy()
+    return tf.convert_to_tensor(tape.gradient(value, tensor)).numpy()  # Dense if sliced.
 
 
 @pytest.fixture

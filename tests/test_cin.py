@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from style_transfer import cin, cin_inference, losses, transfer, vgg
+from style_transfer import cin, cin_inference, losses, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -55,13 +55,11 @@ def test_mixing_is_linear_in_the_weights(layer, rng):
 
 
 def tiny_trainer(styles, seed=0):
-    model = vgg.feature_model(["relu1_1", "relu2_1"], weights=vgg.Weights("random", seed=0))
+    model = vgg.feature_model(["relu1_1", "relu2_1"], weights="random")
     grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).grams for s in styles]
-    settings = transfer.GatysSettings(
-        content_layers=["relu2_1"], style_layer_weights={"relu1_1": 0.5, "relu2_1": 0.5},
-        content_weight=1.0, style_weight=1e2, tv_weight=0.0, iterations=1)
+    objective = losses.Objective(1.0, 1e2, 0.0, ("relu2_1",), {"relu1_1": 0.5, "relu2_1": 0.5})
     network = cin.transformer_network(len(styles), base_filters=4, num_residual_blocks=1)
-    trainer = cin.StyleTrainer(network, model, grams, settings, seed=seed)
+    trainer = cin.StyleTrainer(network, model, grams, objective, seed=seed)
     trainer.compile(optimizer=keras.optimizers.Adam(5e-2))
     return trainer
 
@@ -108,7 +106,10 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
              "--image_size", "32", "--batch_size", "2", "--checkpoint_every", "2",
              "--network_width", "4", "--weights", "random", "--quiet",
              "--content_layers", "relu2_1", "--style_layers", "relu1_1,relu2_1"]
-    assert run("cin_train.py", *train, "--steps", "4", cwd=tmp_path).returncode == 0
+    (tmp_path / "photos" / "notes.txt.png").write_text("not a photo")  # Skipped, counted.
+    done = run("cin_train.py", *train, "--steps", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().startswith("warning: photos: skipped 1 of 4 files")
     assert json.loads((tmp_path / "run" / "state.json").read_text())["step"] == 4
     done = run("cin_train.py", *train, "--steps", "6", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -129,9 +130,9 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     assert done.returncode == 0, done.stderr
     layout = json.loads((tmp_path / "figs" / "cin_mix.json").read_text())
     assert (layout["rows"], layout["columns"]) == (1, 5)  # Two styles: one row of 5 steps.
-    for args, expected in ((["--style_index", "2"], "--style_index 2: the network has "
+    for args, expected in ((["--style_index", "2"], "--style_index: 2: the network has "
                                                      "styles 0 to 1"),
-                           (["--style_mix", "0-1"], "--style_mix 0-1: write index:weight"),
+                           (["--style_mix", "0-1"], "--style_mix: 0-1: write index:weight"),
                            (["--precision", "float16"], "--precision")):
         done = run("cin_stylize.py", "--model", "run/model.keras", "--content",
                    "photos/p0.png", "--output", "bad.png", *args, cwd=tmp_path)

@@ -41,7 +41,7 @@ def test_unknown_figure_is_one_line(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        done.stderr.strip()] and "--figure fig9: unknown" in done.stderr
+        done.stderr.strip()] and "--figure: fig9: unknown" in done.stderr
 
 
 def test_grid_draws_labels_and_keeps_within_the_width():

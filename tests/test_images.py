@@ -1,4 +1,9 @@
-"""Image loading (orientation, modes, bit depths), resizing, atomic saving, errors."""
+"""Image loading (orientation, modes, bit depths), hostile files, arrays, saving."""
+
+import io
+import struct
+import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -59,35 +64,96 @@ def test_size_is_the_longest_side(tmp_path, rng):
     assert images.load(tmp_path / "w.png", max_size=120).shape == (60, 120, 3)
 
 
-@pytest.mark.parametrize("content, problem", [
-    (None, "no such file"), (b"", "the file is empty"),
-    (b"this is not a picture", "not an image Pillow can read")])
-def test_bad_files_are_named(tmp_path, content, problem):
+def png_header(width, height):
+    """The first bytes of a PNG that says it is width x height (8-bit RGB), with a cut
+    IDAT: a decompression bomb's header, which must be refused before decoding."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)[:40]))
+
+
+def valid_png(rng, mode="RGB"):
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).convert(mode).save(
+        buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("case, problem", [
+    ("missing", "no such file"), ("empty", "the file is empty"),
+    ("text", "not an image Pillow can read"), ("truncated", "not an image Pillow can read"),
+    ("bomb", "20000x20000 is 400,000,000 pixels, more than the 125,000,000")])
+def test_bad_files_are_one_error_naming_the_file(tmp_path, rng, monkeypatch, case, problem):
+    monkeypatch.setattr(images, "available_bytes", lambda: 8_000_000_000)  # 125 MP at 64 B.
     path = tmp_path / "in.png"
+    content = {"missing": None, "empty": b"", "text": b"this is not a picture",
+               "truncated": valid_png(rng)[:200], "bomb": png_header(20000, 20000)}[case]
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(ValueError, match=f"{path}: {problem}"):
+    with pytest.raises(ValueError) as error:
         images.load(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: ") and problem in message and "\n" not in message
+
+
+def test_the_pixel_limit_comes_from_the_memory_available(monkeypatch):
+    monkeypatch.setattr(images, "available_bytes", lambda: 64_000_000)
+    assert images.max_decode_pixels() == 1_000_000
+    monkeypatch.setattr(images, "available_bytes", lambda: None)
+    assert images.max_decode_pixels() == 1 << 30
+
+
+def test_modes_we_cannot_use_are_refused_and_others_converted(tmp_path, rng):
+    Image.fromarray(np.full((4, 5), -7, np.int32), "I").save(tmp_path / "negative.tif")
+    nan = np.full((4, 5), 0.5, np.float32)
+    nan[1, 1] = np.nan
+    Image.fromarray(nan, "F").save(tmp_path / "nan.tif")
+    for name, problem in (("negative.tif", "32-bit integer image with values from -7"),
+                          ("nan.tif", "NaN or infinite values")):
+        with pytest.raises(ValueError, match=f"{tmp_path / name}: .*{problem}"):
+            images.load(tmp_path / name)
+    Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).convert("CMYK").save(
+        tmp_path / "cmyk.jpg")
+    with pytest.warns(images.ImageWarning, match="cmyk.jpg: CMYK converted to RGB"):
+        assert images.load(tmp_path / "cmyk.jpg").shape == (8, 8, 3)
+
+
+def test_pillows_warnings_become_ours_naming_the_file(tmp_path, rng, monkeypatch):
+    (tmp_path / "photo.png").write_bytes(valid_png(rng))
+    original = Image.Image.load
+
+    def load_with_a_warning(image):  # What Pillow does with, e.g., corrupt EXIF data.
+        warnings.warn("Corrupt EXIF data.  Expecting to read 12 bytes but only got 2.",
+                      UserWarning)
+        return original(image)
+
+    monkeypatch.setattr(Image.Image, "load", load_with_a_warning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        images.load(tmp_path / "photo.png")
+    assert [w.category for w in caught] == [images.ImageWarning]
+    assert str(caught[0].message) == f"{tmp_path / 'photo.png'}: Corrupt EXIF data.  " \
+                                     f"Expecting to read 12 bytes but only got 2."
+
+
+def test_arrays_and_pil_images_are_images_too(rng):
+    pixels = rng.integers(0, 255, (4, 5, 3), dtype=np.uint8)
+    for source in (pixels, pixels / 255.0, Image.fromarray(pixels), pixels.astype(float)):
+        np.testing.assert_allclose(images.as_image(source, "content"), pixels, atol=1e-4)
+    assert images.as_image(pixels[:, :, 0], "mask").shape == (4, 5, 3)
+    for bad, problem in ((np.zeros((4, 5, 2)), "shape"), ("", "no such file"),
+                         (np.full((2, 2), np.nan), "NaN"), (np.full((2, 2), 300.0), "values")):
+        with pytest.raises(ValueError, match=problem):
+            images.as_image(bad, "content")
 
 
 def test_save_round_trip_and_leaves_no_temporary_files(tmp_path, rng):
     image = rng.uniform(0, 255, (6, 5, 3)).astype(np.float32)
     images.save(image, tmp_path / "out.png")
     np.testing.assert_array_equal(images.load(tmp_path / "out.png"), np.round(image))
-    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
-
-
-def test_failed_write_keeps_the_old_file(tmp_path):
-    path = tmp_path / "out.png"
-    path.write_bytes(b"old")
-
-    def broken(f):
-        f.write(b"half")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        images.write_atomically(path, broken)
-    assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
 
 

@@ -133,14 +133,12 @@ def test_two_complementary_masks_pull_each_region_to_its_own_style(random_model,
     targets = [losses.style_target(random_model, style, layers,
                                    output_masks=masks.layer_masks(mask, layers))
                for style, mask in ((red, left), (blue, 1 - left))]
-    settings = transfer.GatysSettings(
-        content_layers=["relu4_2"], style_layer_weights={"relu1_1": 0.5, "relu2_1": 0.5},
-        content_weight=0.0, style_weight=1.0, tv_weight=0.0, iterations=30)
-    result = transfer.stylize(random_model, content, targets, content, settings)
+    objective = losses.Objective(0.0, 1.0, 0.0, ("relu4_2",), {"relu1_1": 0.5, "relu2_1": 0.5})
+    result = transfer.optimise(random_model, content, targets, content, objective, 30)
 
     def distance(image, region, target):
         features = losses.features_of(random_model, image)["relu1_1"]
-        return float(keras.ops.convert_to_numpy(losses.masked_style_loss(
+        return float(keras.ops.convert_to_numpy(losses.style_loss(
             target.grams["relu1_1"], features, region)))
 
     for region, own, other in ((left, targets[0], targets[1]),

@@ -56,6 +56,11 @@ def test_style_transfer_writes_image_and_complete_report(inputs):
     assert report["function_evaluations"] >= 3
     assert [step["iteration"] for step in report["loss_history"]] == [0, 1, 2]
     assert set(report["final_losses"]) == {"total", "content", "style", "tv"}
+    assert report["objective"]["content_weight"] == 1 and report["objective"][
+        "style_weight"] == 1e3  # Gatys' recipe for this network, with w_l = 1/N_l²:
+    assert report["objective"]["style_layer_weights"] == {
+        layer: 1 / n ** 2 for layer, n in zip(vgg.STYLE_LAYERS, (64, 128, 256, 512, 512))}
+    assert report["settings"]["pooling"] == "max" and report["technique"] == "style_transfer"
     assert report["final_losses"]["total"] < report["loss_history"][0]["losses"]["total"]
     assert report["weights"] == {"source": "random", "path": None, "sha256": None, "seed": 0}
     assert report["flags"]["size"] == 32 and report["flags"]["style_weight"] == 1e3
@@ -92,7 +97,7 @@ def bad_cases(folder):
         "layer weights": (["--style_layer_weights", "1,2"], "--style_layer_weights"),
         "output folder": (["--output", str(folder / "no" / "out.png")], "does not exist"),
         "output type": (["--output", str(folder / "out.xyz")], "unknown file type .xyz"),
-        "init": (["--init", "sketch"], "--init sketch"),
+        "init": (["--init", "sketch"], "--init: sketch"),
         "weights file": (["--weights", str(folder / "none.h5")], "none.h5"),
     }
 
@@ -198,9 +203,9 @@ def test_estimate_prints_predictions_and_does_not_run(inputs):
 
 
 @pytest.mark.parametrize("override, expected", [
-    (["--max_memory_gb", "0.01"], "--max_memory_gb is 0.0 GB"),
-    (["--style_blend_weights", "1,2"], "--style_blend_weights has 2 values"),
-    (["--scales", "64,32"], "--scales 64,32: give increasing"),
+    (["--max_memory_gb", "0.01"], "--max_memory_gb: a 32 px run is predicted to need"),
+    (["--style_blend_weights", "1,2"], "--style_blend_weights: 2 values for 1 style"),
+    (["--scales", "64,32"], "--scales: 64,32: give increasing"),
     (["--preserve_color", "sepia"], "--preserve_color"),
 ])
 def test_bad_controls_give_one_line(inputs, override, expected):
@@ -273,7 +278,7 @@ def test_region_style_pairs_map_colours_and_names_the_unpaired(mask_inputs):
                      "--style_map", str(mask_inputs / "smap.png"))
     done = run_script(args, cwd=mask_inputs, script=SCRIPTS / "region_style.py")
     assert done.returncode == 0, done.stderr
-    assert "only in the content map, left to the content loss: #00ff00" in done.stdout
+    assert "regions: #000000 52%, #ffffff 38%; only in the content map: #00ff00" in done.stdout
     report = json.loads((mask_inputs / "out.json").read_text())
     assert sorted(report["regions"]) == ["#000000", "#ffffff"]
     assert report["content_only"] == ["#00ff00"] and report["style_only"] == []
@@ -282,7 +287,7 @@ def test_region_style_pairs_map_colours_and_names_the_unpaired(mask_inputs):
     (mask_inputs / "out.png").unlink()
     done = run_script(args, cwd=mask_inputs, script=SCRIPTS / "region_style.py")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
-    assert "--content_map and --style_map share no colour" in done.stderr
+    assert "--content_map: shares no colour with style_map" in done.stderr
     assert "#ff0000" in done.stderr and not (mask_inputs / "out.png").exists()
 
 
@@ -311,7 +316,7 @@ def test_masked_transfer_composites_through_the_mask(mask_inputs):
 
 
 @pytest.mark.parametrize("script, override, expected", [
-    ("multi_style.py", ["--style", "s.jpg,s2.png"], "--style_masks has 1 files but --style has 2"),
+    ("multi_style.py", ["--style", "s.jpg,s2.png"], "--style_masks: 1 masks for 2 style images"),
     ("mask_style.py", ["--style_masks", "black.png"], "black.png: the mask is all black"),
     ("masked_transfer.py", ["--stylized", "a.png,b.png,c.png"], "--stylized"),
 ])
@@ -334,27 +339,31 @@ def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
                                 "--style_seg", str(mask_inputs / "smap.png")),
                       cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
     assert done.returncode == 0, done.stderr
-    assert "only in the content segmentation: #00ff00" in done.stdout
+    assert "only in the content map: #00ff00" in done.stdout
     report = json.loads((mask_inputs / "out.json").read_text())
     first, second = report["stages"]
     assert first["iterations"] == 2 and second["iterations"] == 2
     assert "photo" not in first["final_losses"] and second["final_losses"]["photo"] > 0
     assert sorted(report["labels"]) == ["#000000", "#ffffff"]
-    assert report["photo_weight_effective"] == pytest.approx(1e4 * 4 * 3 * 512 / 10)
+    objective = second["objective"]  # Luan et al.'s code: α 5, β 1e2, λ 1e4, TV 1e-3 on ½Σ.
+    assert (objective["content_weight"], objective["style_weight"]) == (5.0, 1e2)
+    assert report["settings"]["photo_weight"] == 1e4
+    assert objective["tv_weight"] == pytest.approx(1e-3 * 1.5 * 26 * 31)  # 32x27 px.
     assert report["smooth"] is None
 
     smoothed = mask_inputs / "smoothed.png"  # The same run, then the guided-filter refit.
     done = run_script(tiny_args(mask_inputs, "--iterations", "4",
                                 "--content_seg", str(mask_inputs / "cmap.png"),
                                 "--style_seg", str(mask_inputs / "smap.png"), "--smooth",
-                                "--smooth_radius", "2", "--output", str(smoothed)),
+                                "--smooth_radius", "2", "--smooth_epsilon", "0.1",
+                                "--output", str(smoothed)),
                       cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
     assert done.returncode == 0, done.stderr
     assert json.loads(smoothed.with_suffix(".json").read_text())["smooth"] == {
-        "radius": 2, "epsilon": 1e-4}
+        "radius": 2, "epsilon": 0.1}
     content = images.load(mask_inputs / "c.png", max_size=32) / 255.0
     unsmoothed = images.load(mask_inputs / "out.png") / 255.0
-    expected = 255 * np.clip(matting.guided_filter(content, unsmoothed, 2, 1e-4), 0, 1)
+    expected = 255 * np.clip(matting.guided_filter(content, unsmoothed, 2, 0.1), 0, 1)
     assert np.abs(images.load(smoothed) - expected).max() <= 2  # PNG rounding, twice.
     assert np.abs(images.load(smoothed) - 255 * unsmoothed).max() > 2  # It did refit.
     done = run_script(tiny_args(mask_inputs, "--smooth_radius", "0", "--output",
@@ -363,7 +372,7 @@ def test_photo_style_runs_two_stages_with_segmentations(mask_inputs):
     assert_one_line_error(done, "--smooth_radius", output=mask_inputs / "bad.png")
     done = run_script(tiny_args(mask_inputs, "--content_seg", str(mask_inputs / "cmap.png")),
                       cwd=mask_inputs, script=SCRIPTS / "photo_style.py")
-    assert done.returncode == 2 and "give both segmentations or neither" in done.stderr
+    assert done.returncode == 2 and "--content_seg: give both segmentations" in done.stderr
 
 
 @pytest.fixture
@@ -376,8 +385,8 @@ def patch_inputs(mask_inputs):
 
 
 @pytest.mark.parametrize("patch_loss, layers, style_weight", [
-    ("gram", ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], 1e3),
-    ("mrf", ["relu3_1", "relu4_1"], 1.0),  # Li & Wand's layers and our β for them.
+    ("gram", ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], 1e3),  # Gatys'.
+    ("mrf", ["relu3_1", "relu4_1"], 1e-4),  # CNNMRF's layers and MRF weight.
 ])
 def test_patch_style_runs_both_patch_losses(patch_inputs, patch_loss, layers, style_weight):
     done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap2.png"),
@@ -387,7 +396,9 @@ def test_patch_style_runs_both_patch_losses(patch_inputs, patch_loss, layers, st
     assert done.returncode == 0, done.stderr
     assert "regions: #000000 52%, #ffffff 48%" in done.stdout  # 27 rows: 14 and 13.
     report = json.loads((patch_inputs / "out.json").read_text())
-    assert report["style_layers"] == layers and report["style_weight"] == style_weight
+    objective = report["objective"]
+    assert list(objective["style_layer_weights"]) == layers
+    assert objective["style_weight"] == style_weight
     assert report["iterations"] == 2 and sorted(report["regions"]) == ["#000000", "#ffffff"]
     assert report["final_losses"]["total"] < report["loss_history"][0]["losses"]["total"]
     assert report["final_losses"]["content"] > 0
@@ -400,15 +411,16 @@ def test_patch_style_given_flags_beat_the_method_defaults(patch_inputs):
                                 "--style_weight", "5", "--patch_stride", "1"),
                       cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
     assert done.returncode == 0, done.stderr
-    report = json.loads((patch_inputs / "out.json").read_text())
-    assert report["style_layers"] == ["relu2_1"] and report["style_weight"] == 5.0
+    objective = json.loads((patch_inputs / "out.json").read_text())["objective"]
+    assert objective["style_layer_weights"] == {"relu2_1": 1.0}
+    assert objective["style_weight"] == 5.0 and objective["content_weight"] == 2e1
 
 
 def test_patch_style_refuses_a_label_missing_from_the_style_map(patch_inputs):
     done = run_script(tiny_args(patch_inputs, "--content_map", str(patch_inputs / "cmap.png"),
                                 "--style_map", str(patch_inputs / "smap.png")),
                       cwd=patch_inputs, script=SCRIPTS / "patch_style.py")
-    assert_one_line_error(done, "--content_map has colours that --style_map lacks: #00ff00",
+    assert_one_line_error(done, "--content_map: has colours that style_map lacks: #00ff00",
                           output=patch_inputs / "out.png")
 
 

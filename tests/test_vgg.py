@@ -8,6 +8,7 @@ import pytest
 from conftest import write_legacy_weights
 
 from style_transfer import losses, vgg
+from style_transfer.parameters import ArgumentError
 
 
 def test_paper_names_map_to_keras_layers():
@@ -30,7 +31,7 @@ def keras_layer_names(model):
 
 
 def test_model_stops_at_the_deepest_requested_layer():
-    model = vgg.feature_model(["relu1_1", "conv4_2"])
+    model = vgg.feature_model(["relu1_1", "conv4_2"], weights="random")
     names = keras_layer_names(model)
     assert names[-1] == "block4_conv2"
     assert not any(name.startswith("block5") for name in names)
@@ -39,13 +40,13 @@ def test_model_stops_at_the_deepest_requested_layer():
 
 
 def test_pooling_choice():
-    avg = vgg.feature_model(["relu3_1"], pooling="avg")
-    max_ = vgg.feature_model(["relu3_1"], pooling="max")
+    avg = vgg.feature_model(["relu3_1"], pooling="avg", weights="random")
+    max_ = vgg.feature_model(["relu3_1"], pooling="max", weights="random")
     pool_types = lambda m: {type(l).__name__ for l in m.layers if "pool" in l.name}
     assert pool_types(avg) == {"AveragePooling2D"}
     assert pool_types(max_) == {"MaxPooling2D"}
-    with pytest.raises(ValueError, match="--pooling"):
-        vgg.feature_model(["relu3_1"], pooling="min")
+    with pytest.raises(ArgumentError, match="pooling: 'min'"):
+        vgg.feature_model(["relu3_1"], pooling="min", weights="random")
 
 
 def test_preprocess_is_caffe_convention_and_deprocess_inverts_it(rng):
@@ -93,12 +94,12 @@ def test_weights_file_loads_exactly_and_is_hashed(tmp_path):
 def test_wrong_shaped_weights_file_fails_clearly(tmp_path):
     path = tmp_path / "bad.h5"
     write_legacy_weights(path, bad_layer="block3_conv2")
-    with pytest.raises(ValueError, match=r"--weights .*bad\.h5: not VGG19 no-top weights"):
+    with pytest.raises(ArgumentError, match=r"weights: .*bad\.h5: not VGG19 no-top weights"):
         vgg.feature_model(["relu1_1"], weights=vgg.resolve_weights(str(path)))
 
 
 def test_missing_weights_file_is_named():
-    with pytest.raises(ValueError, match="--weights /no/such.h5: no such file"):
+    with pytest.raises(ArgumentError, match="weights: /no/such.h5: no such file"):
         vgg.resolve_weights("/no/such.h5")
 
 
@@ -126,6 +127,12 @@ def test_offline_imagenet_without_a_file_says_where_to_put_it(no_network):
     assert f"put it in {vgg.WEIGHTS_DIRNAME}/" in message
     assert vgg.WEIGHTS_URL in message
     assert not list((no_network / "keras_home").rglob("*.h5"))  # Nothing half-written.
+
+
+def test_the_default_weights_are_imagenet(no_network):
+    """Leaving out weights never gives a random network silently."""
+    with pytest.raises(ArgumentError, match="weights: imagenet: .* download failed"):
+        vgg.feature_model(["relu1_1"])
 
 
 def test_random_weights_are_seeded(rng):

@@ -1,0 +1,147 @@
+"""Progress while a technique runs, and the JSON run report afterwards.
+
+Progress reaches the caller through a callback, `progress(step, stage, num_iterations)`,
+called after the initial evaluation and after every L-BFGS iteration with an
+`optimize.Iteration` (losses, evaluations, seconds, the image). The library's default,
+`progress="bar"`, shows a `keras.utils.Progbar`; the command line prints a line every N
+iterations and saves checkpoints (`ProgressLines`). The run report (`write_report`) is
+one JSON file with everything needed to run again and to compare runs.
+"""
+
+import pathlib
+import platform
+import resource
+import sys
+import time
+
+from style_transfer import files, images
+from style_transfer.parameters import ArgumentError
+
+
+def stage_callback(progress, stage, num_iterations):
+    """The per-iteration callback for one stage of a run, from a technique's `progress`.
+
+    Args:
+        progress: "bar" (a Keras progress bar), None (silent), or a callable
+            `progress(step, stage, num_iterations)`.
+        stage: the stage's name ("512px" in a coarse-to-fine run), or None.
+        num_iterations: the stage's iterations.
+    """
+    if progress is None or progress is False:
+        return None
+    if isinstance(progress, str) and progress == "bar":
+        return _progress_bar(stage, num_iterations)
+    if callable(progress):
+        return lambda step: progress(step, stage, num_iterations)
+    raise ArgumentError("progress", f"{progress!r}: give 'bar', None or a function "
+                                    f"progress(step, stage, num_iterations)")
+
+
+def note(progress, message):
+    """Passes a one-line note (regions found, a warning) to the caller's progress: printed
+    with the progress bar, handed to a progress object's `note` method, else dropped."""
+    if isinstance(progress, str) and progress == "bar":
+        print(message, flush=True)
+    elif hasattr(progress, "note"):
+        progress.note(message)
+
+
+def _progress_bar(stage, num_iterations):
+    import keras  # Only where a bar is shown: the report writer stays light.
+    bars = []
+
+    def callback(step):
+        if not bars:  # The loss terms, shown as they are now (not averaged).
+            if stage:
+                print(stage, flush=True)
+            bars.append(keras.utils.Progbar(num_iterations, stateful_metrics=list(step.losses)))
+        if step.iteration:
+            bars[0].update(step.iteration, values=list(step.losses.items()))
+    return callback
+
+
+def format_losses(losses):
+    """'total 1.23e+09  content 4.5e+08 ...': every term, total first."""
+    names = ["total"] + [name for name in losses if name != "total"]
+    return "  ".join(f"{name} {losses[name]:.4g}" for name in names)
+
+
+def checkpoint_path(output, iteration, stage=None):
+    """out.png -> out_0042.png, or out_512px_0042.png for a stage named "512px"."""
+    output = pathlib.Path(output)
+    tag = f"_{stage}" if stage else ""
+    return output.with_name(f"{output.stem}{tag}_{iteration:04d}{output.suffix}")
+
+
+class ProgressLines:
+    """The command line's progress: a line every `print_every` iterations (iteration,
+    every loss term, seconds per iteration since the last line), and the image saved every
+    `checkpoint_every` iterations beside `output` (0: never)."""
+
+    def __init__(self, print_every, checkpoint_every, output, quiet):
+        self.print_every, self.checkpoint_every = print_every, checkpoint_every
+        self.output, self.quiet = output, quiet
+        self.window = []
+
+    def note(self, message):
+        say(message, self.quiet)
+
+    def __call__(self, step, stage, num_iterations):
+        if step.iteration == 0:
+            self.window.clear()
+        else:
+            self.window.append(step.seconds)
+        if step.iteration % self.print_every == 0 or step.iteration == num_iterations:
+            speed = (f"  {sum(self.window) / len(self.window):.3f} s/it" if self.window
+                     else "")
+            say(f"iteration {step.iteration:>5}/{num_iterations}  "
+                f"{format_losses(step.losses)}{speed}", self.quiet)
+            self.window.clear()
+        if self.checkpoint_every and step.iteration and (
+                step.iteration % self.checkpoint_every == 0):
+            images.save(step.image, checkpoint_path(self.output, step.iteration, stage))
+
+
+def say(message, quiet=False):
+    """Prints a progress or summary line unless quiet."""
+    if not quiet:
+        print(message, flush=True)
+
+
+def versions():
+    """The versions of this package and of what it runs on."""
+    import keras
+    import numpy
+    import PIL
+    import scipy
+    import tensorflow
+    import style_transfer
+    return {"style_transfer": style_transfer.__version__,
+            "python": platform.python_version(), "tensorflow": tensorflow.__version__,
+            "keras": keras.__version__, "keras_backend": keras.backend.backend(),
+            "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "pillow": PIL.__version__}
+
+
+def peak_memory_mb():
+    """Peak resident memory of this process in MiB (ru_maxrss: KiB on Linux, B on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+
+
+def write_report(path, fields, *, start_time, flags=None):
+    """Writes the JSON run report atomically: `fields` (a technique's
+    `Result.to_json()`, or a trainer's figures) with the command, the flags, the
+    library versions, the wall time and the peak memory.
+
+    Args:
+        path: the .json file.
+        fields: the run's own figures.
+        start_time: `time.time()` at the start of the run.
+        flags: the command line's flag values, or None from Python.
+    """
+    report = {"command": [sys.executable] + sys.argv, "flags": flags,
+              "versions": versions(), **fields,
+              "wall_seconds": time.time() - start_time,
+              "peak_memory_mb": peak_memory_mb()}
+    files.write_json(path, report)

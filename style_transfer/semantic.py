@@ -1,0 +1,235 @@
+"""Semantic style transfer by patches, and neural doodles, as library functions.
+
+- `patch_style`: region k of the photograph takes the style of region k of the painting,
+  compared region by region through Gram matrices of sub-images (`patch_loss="gram"`) or
+  through MRF patches (`"mrf"`: Li & Wand, CVPR 2016, arXiv:1601.04589, with the
+  semantic channels of Champandard 2016, arXiv:1603.01768).
+- `doodle_2_art`: A. J. Champandard, "Semantic Style Transfer and Turning Two-Bit Doodles
+  into Fine Artworks", 2016: no photograph (or, optionally, one), only a doodle, a map
+  painted in a few flat colours, which becomes a painting from noise, coarse to fine.
+
+The mechanics are in `patches` (both losses) and `masks` (maps and their pairing).
+
+Defaults, each technique's reference code on the same network (`LOSS_DEFAULTS`):
+- gram: the Gatys recipe per region (`gatys.GatysSettings`: α = 1, β = 1e3, w_l = 1/N_l²).
+- patch_style, mrf: chuanli11/CNNMRF (cnnmrf.lua, mylib/mrf.lua): content weight 2e1 on
+  the mean squared error, MRF weight 1e-4 on each of relu3_1 and relu4_1 in CNNMRF's own
+  normalisation (`patches`, "overlap"), 3x3 patches every 2 positions, total variation
+  1e-3 on jcjohnson's ½ Σ, three resolutions of 100 iterations each, max pooling. The
+  content layer is relu4_2 (layer 23), as in the examples of its run_trans.lua, not its
+  cnnmrf.lua default relu4_1 (layer 21). The map channels and their weight ω = 1 are ours.
+- doodle_2_art, mrf: alexjc/neural-doodle (doodle.py): style weight 25 and content weight
+  10 (with a photograph), both on means, semantic weight ω = 10 in its per-position
+  matching, every 3x3 patch (step 1), smoothness 1 on the mean of (Δx² + Δy²)^1.25
+  (β = 2.5), average pooling, three phases of 100 iterations, from noise.
+"""
+
+import dataclasses
+import typing
+
+from style_transfer import images, losses, masks, patches, reporting, transfer, vgg
+from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
+from style_transfer.parameters import override, parameter, settings_from
+
+GATYS_REGIONS = dict(content_weight=1.0, style_weight=1e3, tv_weight=0.0,
+                     style_layers=vgg.STYLE_LAYERS, layer_weights="inverse_square",
+                     iterations=500, pooling="max", octaves=1)
+
+
+def _method_default(name, help_suffix=""):
+    """Field `name` of `GatysSettings` made optional: None means the loss's default."""
+    field = {f.name: f for f in dataclasses.fields(GatysSettings)}[name]
+    return override(GatysSettings, name, None, help=field.metadata["help"].rstrip(".")
+                    + "; default: the patch loss's reference value." + help_suffix)
+
+
+@dataclasses.dataclass(frozen=True)
+class SemanticSettings(RegionSettings):
+    """What `patch_style` and `doodle_2_art` share; None means the patch loss's default
+    (`LOSS_DEFAULTS` of each technique)."""
+    patch_loss: str = parameter(
+        "gram", "gram: Gram matrices of each region's sub-image; mrf: nearest-neighbour "
+        "patches (Li & Wand 2016) with semantic channels (Champandard 2016).",
+        choices=("gram", "mrf"), group="method")
+    content_weight: float | None = _method_default("content_weight")
+    style_weight: float | None = _method_default("style_weight")
+    tv_weight: float | None = _method_default("tv_weight")
+    style_layers: tuple[str, ...] | None = _method_default("style_layers")
+    iterations: int | None = _method_default("iterations")
+    pooling: str | None = _method_default("pooling")
+    semantic_weight: float | None = parameter(
+        None, "ω: weight of the map channels in MRF matching (module docstring of "
+        "patches); default: the technique's.", low=0.0, high=1e6, group="method")
+    patch_size: int = parameter(patches.PATCH_SIZE, "k: MRF patch size in feature "
+                                "positions (Li & Wand 2016: 3).", low=1, high=16,
+                                group="method")
+    patch_stride: int | None = parameter(
+        None, "d: step between MRF patches on both images; default: the technique's "
+        "(CNNMRF 2, neural-doodle 1; 1 is 4x the matching work of 2).", low=1, high=16,
+        group="method")
+
+    LOSS_DEFAULTS: typing.ClassVar[dict] = {}
+    MRF_MATCHING: typing.ClassVar[dict] = {}
+
+    def resolved(self):
+        """These settings with every None replaced by the patch loss's default."""
+        defaults = self.LOSS_DEFAULTS[self.patch_loss]
+        changes = {name: value for name, value in defaults.items()
+                   if hasattr(self, name) and getattr(self, name) is None}
+        return dataclasses.replace(self, **changes)
+
+    def stage_sizes(self, *shapes):
+        """The sizes to optimise at: `scales`, or the loss's octaves (size/4, size/2,
+        size for three), leaving out those at which an image of `shapes` would be too
+        small for one patch (or one position) at the deepest layer."""
+        octaves = self.LOSS_DEFAULTS[self.patch_loss]["octaves"]
+        if self.scales is not None or octaves == 1:
+            return self.sizes()
+        patch = self.patch_size if self.patch_loss == "mrf" else 1
+        smallest = max([patch * 2 ** vgg.pooling_depth(layer) for layer in self.style_layers]
+                       + [2 ** vgg.pooling_depth(layer) for layer in self.content_layers])
+        aspect = max(max(shape[:2]) / min(shape[:2]) for shape in shapes)
+        return [size for size in (self.size // 2 ** k for k in reversed(range(octaves)))
+                if size == self.size or size >= smallest * aspect]
+
+    def objective(self, model, shape):
+        """The effective objective at an output of `shape`."""
+        defaults = self.LOSS_DEFAULTS[self.patch_loss]
+        tv_weight = self.tv_weight
+        if "tv_on_half_sum" in defaults and self.tv_weight is None:
+            tv_weight = defaults["tv_on_half_sum"] * losses.half_sum_per_mean(*shape[:2])
+        objective = super().objective(model, tv_weight, defaults["layer_weights"])
+        return dataclasses.replace(objective, tv_beta=defaults.get("tv_beta", 2.0))
+
+    def recipe(self):
+        """The MRF recipe: size, stride, ω, and the technique's matching and reduction."""
+        return patches.MRFRecipe(size=self.patch_size, stride=self.patch_stride,
+                                 semantic_weight=self.semantic_weight, **self.MRF_MATCHING)
+
+
+@dataclasses.dataclass(frozen=True)
+class PatchStyleSettings(SemanticSettings):
+    """`patch_style`'s settings: gram, the Gatys recipe per region; mrf, CNNMRF's."""
+    LOSS_DEFAULTS: typing.ClassVar[dict] = {
+        "gram": dict(GATYS_REGIONS, semantic_weight=1.0, patch_stride=2),
+        "mrf": dict(content_weight=2e1, style_weight=1e-4, tv_weight=None,
+                    tv_on_half_sum=1e-3, style_layers=patches.MRF_LAYERS,
+                    layer_weights="equal", iterations=100, pooling="max", octaves=3,
+                    semantic_weight=1.0, patch_stride=2)}
+    MRF_MATCHING: typing.ClassVar[dict] = dict(matching="patch", reduction="overlap")
+
+
+@dataclasses.dataclass(frozen=True)
+class DoodleSettings(SemanticSettings):
+    """`doodle_2_art`'s settings: mrf, neural-doodle's; gram, the Gatys recipe per region."""
+    patch_loss: str = override(SemanticSettings, "patch_loss", "mrf")
+    init: str = override(GatysSettings, "init", "noise")
+    LOSS_DEFAULTS: typing.ClassVar[dict] = {
+        "gram": dict(GATYS_REGIONS, semantic_weight=10.0, patch_stride=1),
+        "mrf": dict(content_weight=10.0, style_weight=25.0, tv_weight=1.0, tv_beta=2.5,
+                    style_layers=patches.MRF_LAYERS, layer_weights="equal", iterations=100,
+                    pooling="avg", octaves=3, semantic_weight=10.0, patch_stride=1)}
+    MRF_MATCHING: typing.ClassVar[dict] = dict(matching="position", reduction="mean")
+
+
+def semantic_transfer(technique, settings, canvas_image, content_image, style_image,
+                      canvas_map, style_map, progress, map_names=("content_map", "style_map")):
+    """Region k of the output from region k of the painting, at each size coarse to fine.
+
+    At each size the maps are read afresh at the image sizes and paired by colour (every
+    colour of the output's map must be in the style's), the patch targets computed
+    (`patches`), and the optimisation started from the coarser result.
+
+    Args:
+        technique: its name, for the result.
+        settings: resolved `SemanticSettings`.
+        canvas_image: (H, W, 3) fixes the output's shape (the content, or the doodle).
+        content_image: (H, W, 3) the photograph to keep, or None (a doodle alone).
+        style_image: (H_s, W_s, 3).
+        canvas_map, style_map: the two colour-coded maps.
+        progress: as `gatys.style_transfer`.
+        map_names: the arguments that gave the maps, for errors.
+
+    Returns:
+        `transfer.Result`.
+    """
+    model = settings.feature_model()
+    summary = {}
+
+    def run_stage(size, previous, name):
+        canvas, (style_at,) = rescaled(canvas_image, [style_image], size, settings.style_scale)
+        content_at = None if content_image is None else images.resize(content_image,
+                                                                      *canvas.shape[:2])
+        regions = masks.pair_regions(canvas_map, style_map, canvas.shape, style_at.shape,
+                                     tolerance=settings.map_tolerance, names=map_names,
+                                     require_all=True)
+        if not summary:
+            summary.update(regions.summary())
+            reporting.note(progress, regions.describe())
+        init_image = transfer.start_image(previous, canvas, lambda: images.initial_image(
+            settings.init, canvas if content_at is None else content_at, style_at,
+            settings.seed))
+        if settings.patch_loss == "mrf":  # Li & Wand, Eq. 2; Champandard, Sec. 3.
+            targets = [patches.mrf_target(model, style_at, regions, settings.style_layers,
+                                          settings.recipe())]
+        else:  # Each region's sub-image Gram matrices.
+            targets = patches.gram_patch_targets(vgg.sub_model(model, settings.style_layers),
+                                                 style_at, regions, settings.style_layers)
+        output_model = model
+        if not patches.needs_whole_output(targets):
+            # Sub-images run the style layers themselves: the whole output runs only as
+            # deep as the content layers, or not at all.
+            has_content = content_at is not None and settings.content_layers
+            output_model = vgg.sub_model(model, settings.content_layers) if has_content else None
+        return optimise_stage((size, name), output_model, content_at, [style_at], targets,
+                              init_image, settings.objective(model, canvas.shape), settings,
+                              progress)
+
+    sizes = settings.stage_sizes(canvas_image.shape, style_image.shape)
+    stages = transfer.coarse_to_fine(sizes, run_stage)
+    return transfer.Result(stages[-1].result.image, technique, settings, stages,
+                           model.weights_source, summary)
+
+
+def patch_style(content, style, content_map, style_map, *, progress="bar", **options):
+    """Semantic style transfer by patches: region k of the photograph takes the style of
+    region k of the painting (maps paired by colour; every colour of content_map must be
+    in style_map).
+
+    Args:
+        content, style: the photograph and the painting (paths, PIL images or arrays).
+        content_map, style_map: their colour-coded maps.
+        progress, **options: as `gatys.style_transfer` (`PatchStyleSettings` fields;
+            patch_loss "gram" or "mrf", whose defaults differ: module docstring).
+
+    Returns:
+        `transfer.Result`.
+    """
+    settings = settings_from(PatchStyleSettings, options).resolved()
+    content_image = images.as_image(content, "content")
+    return semantic_transfer("patch_style", settings, content_image, content_image,
+                             images.as_image(style, "style"), content_map, style_map,
+                             progress)
+
+
+def doodle_2_art(doodle, style, style_map, *, content=None, progress="bar", **options):
+    """Neural doodles (Champandard 2016): a colour-coded sketch becomes a painting.
+
+    Args:
+        doodle: the doodle, a map in the colours of style_map; its shape is the output's.
+        style: the painting; style_map: its map.
+        content: optionally a photograph whose map the doodle is (kept by a content term).
+        progress, **options: as `gatys.style_transfer` (`DoodleSettings` fields).
+
+    Returns:
+        `transfer.Result`.
+    """
+    settings = settings_from(DoodleSettings, options).resolved()
+    canvas = images.as_image(doodle, "doodle")
+    content_image = None if content is None else images.resize(
+        images.as_image(content, "content"), *canvas.shape[:2])
+    if content_image is None:  # No photograph, no content term.
+        settings = dataclasses.replace(settings, content_layers=())
+    return semantic_transfer("doodle_2_art", settings, canvas, content_image,
+                             images.as_image(style, "style"), doodle, style_map, progress,
+                             map_names=("doodle", "style_map"))
