@@ -28,7 +28,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from style_transfer import cin, cin_inference, losses, transfer, vgg  # noqa: E402  (quiets TF)
+from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
+from style_transfer import cin, cin_inference, losses, vgg  # noqa: E402
 from benchmarks.common import write_results  # noqa: E402
 
 import keras  # noqa: E402
@@ -44,14 +45,12 @@ _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 def train_steps_per_second(network, rng):
     """Adam steps of cin_train's loss at 256 px, batch 4, after one traced step."""
-    model = vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS))
+    settings = cin.CINSettings(weights="random")  # cin_train's defaults (Magenta's).
+    model = settings.feature_model()
+    objective = settings.objective(model)
     styles = rng.uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
-    grams = [losses.style_target(model, s, list(vgg.STYLE_LAYERS)).grams for s in styles]
-    settings = transfer.GatysSettings(
-        content_layers=list(vgg.CONTENT_LAYERS),
-        style_layer_weights={layer: 0.2 for layer in vgg.STYLE_LAYERS}, content_weight=1.0,
-        style_weight=1e3, tv_weight=1e-3, iterations=1)
-    trainer = cin.StyleTrainer(network, model, grams, settings)
+    grams = [losses.style_target(model, s, objective.style_layers).grams for s in styles]
+    trainer = cin.StyleTrainer(network, model, grams, objective)
     trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
     photos = rng.uniform(0, 255, (16, 256, 256, 3)).astype(np.float32)
     data = tf.data.Dataset.from_tensor_slices(photos).batch(4, drop_remainder=True).repeat()

@@ -28,7 +28,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
-from style_transfer import images, losses, optimize, vgg  # noqa: E402
+from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
+from style_transfer import gatys, images, losses, optimize, vgg  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -42,8 +43,7 @@ _BASELINE_STEPS = flags.DEFINE_integer("baseline_steps", 500, "Baseline SGD step
 _BASELINE_SIZE = flags.DEFINE_integer("baseline_size", 256, "Size of the time-to-loss race.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
-WEIGHTS = dict(content_weight=1.0, style_weight=1e3, tv_weight=1e-3)  # The CLI defaults.
-LAYER_WEIGHTS = {layer: 1.0 / len(vgg.STYLE_LAYERS) for layer in vgg.STYLE_LAYERS}
+SETTINGS = gatys.StyleTransferSettings()  # style_transfer's defaults: Gatys' recipe.
 
 
 def default_weights():
@@ -71,15 +71,16 @@ def gatys_problem(weights, size, full_network=False):
     content = images.load(content_path, max_size=size)
     style = images.load(style_path, max_size=size)
     layers = list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS) + (["pool5"] if full_network else [])
-    model = vgg.feature_model(layers, weights=weights)
+    model = vgg.feature_model(layers, pooling=SETTINGS.pooling, weights=weights)
+    objective = SETTINGS.objective(model)
     content_features = losses.content_targets(model, content, list(vgg.CONTENT_LAYERS))
     style_targets = [losses.style_target(model, style, list(vgg.STYLE_LAYERS))]
 
     def loss(image):
-        return losses.gatys_loss(losses.features_of(model, image), image, content_features,
-                                 style_targets, style_layer_weights=LAYER_WEIGHTS, **WEIGHTS)
+        return objective.terms(losses.features_of(model, image), image, content_features,
+                               style_targets)
 
-    return model, content, style, loss
+    return model, content, style, loss, objective
 
 
 def floor_function(model, shape):
@@ -95,7 +96,7 @@ def floor_function(model, shape):
 
 
 def measure_size(weights, size):
-    model, content, _, loss = gatys_problem(weights, size)
+    model, content, _, loss, _ = gatys_problem(weights, size)
     shape = content.shape
     image = tf.constant(content)
     floor = mean_seconds(floor_function(model, shape), image, _REPEATS.value)
@@ -118,7 +119,7 @@ def measure_size(weights, size):
 
 def baseline_race(weights, size, steps):
     """The tutorial approach against ours: time to reach the baseline's final loss."""
-    model, content, style, _ = gatys_problem(weights, size, full_network=True)
+    model, content, style, _, objective = gatys_problem(weights, size, full_network=True)
     loss = gatys_problem(weights, size)[3]  # Ours: the truncated network, as in the script.
     style = images.resize(style, *content.shape[:2])  # The batch needs one size.
     content_layer, = vgg.CONTENT_LAYERS
@@ -129,14 +130,11 @@ def baseline_race(weights, size, steps):
             tape.watch(image)
             batch = tf.stack([tf.constant(content), tf.constant(style), image])
             features = model(vgg.preprocess(batch))  # Whole network, three images.
-            content_loss = losses.content_loss(features[content_layer][0],
-                                               features[content_layer][2])
-            style_loss = sum(
-                LAYER_WEIGHTS[layer] * losses.style_loss(
-                    losses.gram_matrix(features[layer][1]), features[layer][2])
-                for layer in vgg.STYLE_LAYERS)
-            total = (WEIGHTS["content_weight"] * content_loss + WEIGHTS["style_weight"]
-                     * style_loss + WEIGHTS["tv_weight"] * losses.total_variation_loss(image))
+            targets = [losses.StyleTarget({layer: losses.gram_matrix(features[layer][1])
+                                           for layer in vgg.STYLE_LAYERS})]
+            total = objective.terms({layer: value[2] for layer, value in features.items()},
+                                    image, {content_layer: features[content_layer][0]},
+                                    targets)["total"]
         return total, tape.gradient(total, image)
 
     def descend(learning_rate, num_steps):

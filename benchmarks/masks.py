@@ -21,7 +21,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
-from style_transfer import images, losses, masks, memory, optimize, vgg  # noqa: E402
+from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
+from style_transfer import gatys, images, losses, masks, memory, optimize, vgg  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -30,7 +31,7 @@ _REPEATS = flags.DEFINE_integer("repeats", 8, "Timed evaluations per configurati
 _ITERATIONS = flags.DEFINE_integer("iterations", 10, "L-BFGS iterations per configuration.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
-LAYER_WEIGHTS = {layer: 1.0 / len(vgg.STYLE_LAYERS) for layer in vgg.STYLE_LAYERS}
+SETTINGS = gatys.GatysSettings()  # multi_style's and mask_style's defaults.
 
 
 def configurations(model, content, style):
@@ -55,11 +56,11 @@ def configurations(model, content, style):
 
 def measure(model, content, style_targets):
     content_features = losses.content_targets(model, content, list(vgg.CONTENT_LAYERS))
+    objective = SETTINGS.objective(model)
 
     def loss(image):
-        return losses.gatys_loss(losses.features_of(model, image), image, content_features,
-                                 style_targets, content_weight=1.0, style_weight=1e3,
-                                 tv_weight=1e-3, style_layer_weights=LAYER_WEIGHTS)
+        return objective.terms(losses.features_of(model, image), image, content_features,
+                               style_targets)
 
     function = optimize.loss_and_gradient_function(loss, content.shape)
     image = tf.constant(content)

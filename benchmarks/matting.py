@@ -22,7 +22,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
-from style_transfer import images, losses, matting, memory, transfer, vgg  # noqa: E402
+from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
+from style_transfer import images, losses, matting, memory, transfer  # noqa: E402
+from style_transfer import photo as photo_technique  # noqa: E402
 import numpy as np  # noqa: E402
 
 _REPEATS = flags.DEFINE_integer("repeats", 5, "Timed builds per size.")
@@ -61,17 +63,15 @@ def build_figures(photo, side):
 
 
 def iteration_figures(content, style):
-    model = vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS),
-                              weights=vgg.Weights("random", seed=0))
-    settings = transfer.GatysSettings(
-        content_layers=list(vgg.CONTENT_LAYERS),
-        style_layer_weights={layer: 0.2 for layer in vgg.STYLE_LAYERS}, content_weight=1.0,
-        style_weight=1e3, tv_weight=1e-3, iterations=_ITERATIONS.value)
+    settings = photo_technique.PhotoSettings(weights="random")  # photo_style's defaults.
+    model = settings.feature_model()
+    objective = settings.objective(model, tv_weight=settings.tv_weight_at(content.shape))
     targets = [losses.style_target(model, style, settings.style_layers)]
     laplacian = matting.matting_laplacian(content / 255.0)
-    plain = transfer.stylize(model, content, targets, content, settings)
-    photo = transfer.stylize(model, content, targets, plain.image, settings,
-                             numpy_terms=matting.photorealism_term(laplacian, 1e9))
+    plain = transfer.optimise(model, content, targets, content, objective, _ITERATIONS.value)
+    photo = transfer.optimise(model, content, targets, plain.image, objective,
+                              _ITERATIONS.value, numpy_terms=matting.photorealism_term(
+                                  laplacian, settings.photo_weight))
     figures = {"shape": list(content.shape[:2]),
                "stage1_seconds_per_iteration": plain.seconds_per_iteration,
                "stage2_seconds_per_iteration": photo.seconds_per_iteration}

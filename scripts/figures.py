@@ -36,7 +36,7 @@ SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared" / "data"
 FIGURES = {}  # name -> (recipe, paper and figure)
 
-_FIGURE = flags.DEFINE_list("figure", ["all"], "Figures to make (names, or all).")
+_FIGURE = cli.text_list("figure", ["all"], "Figures to make (names, or all).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "figures", "Where grids and reports go.")
 _CIN_MODEL = flags.DEFINE_string("cin_model", None, "For cin_mix: a network trained with "
                                  "cin_train.py on two or more styles.")

@@ -182,6 +182,20 @@ def values(holders):
             for name, (holder, kind) in holders.items()}
 
 
+def text_list(name, default, help_text, heading="method"):
+    """A flag of comma-separated words (not files): not empty, no empty entry."""
+    holder = flags.DEFINE_list(name, default, help_text)
+
+    def validate(values):
+        if values is not None and (not values or any(not v.strip() for v in values)):
+            _fail(name, f"{','.join(values)!r}: give one or more values, separated by "
+                        f"commas, with no empty entry")
+        return True
+    flags.register_validator(name, validate)
+    _GROUP_OF[name] = heading
+    return holder
+
+
 def _exists(path, flag):
     if path is not None and not os.path.isfile(path):
         _fail(flag, f"{path}: no such file")

@@ -1,0 +1,169 @@
+"""Every command survives hostile input: each numeric and list flag from the flag
+registry, hostile files, internal errors; and --help lists every flag."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from style_transfer import cli, cin
+from test_images import png_header
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCRIPTS = sorted(p for p in (ROOT / "scripts").glob("*.py") if p.name != "__init__.py")
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory):
+    """tests/flag_probe.py's findings for every script, run side by side."""
+    folder = tmp_path_factory.mktemp("probe")
+    rng = np.random.default_rng(0)
+    for name in ("c.png", "s.png", "m.png", "map.png"):
+        Image.fromarray(rng.integers(0, 255, (20, 24, 3), dtype=np.uint8)).save(folder / name)
+    (folder / "model.keras").write_bytes(b"")  # Only checked to exist while parsing.
+    running = {script.stem: subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "flag_probe.py"), str(script), str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for script in SCRIPTS}
+    return {name: json.loads(process.communicate(timeout=600)[0])
+            for name, process in running.items()}
+
+
+@pytest.mark.parametrize("script", [s.stem for s in SCRIPTS])
+def test_every_numeric_and_list_flag_refuses_hostile_values(probes, script):
+    """nan, inf, -inf and out of range on every number; empty lists and entries on every
+    list: exit 2 and one line naming the flag, while flags are parsed (before any file
+    is read or written)."""
+    results = probes[script]
+    assert results[0] == {"case": "good", "code": None, "stderr": ""}
+    registry = [r for r in results if r["case"] == "registry"]
+    unguarded = [r["flag"] for r in registry if r["numeric_parser"] and not r["numeric"]]
+    assert not unguarded, "numeric flags without a checked range"
+    bad = [r for r in results if r["case"] == "bad"]
+    numeric = {r["flag"] for r in registry if r["numeric"]}
+    assert {r["flag"] for r in bad} >= numeric | {r["flag"] for r in registry if r["list"]}
+    for case in bad:
+        lines = case["stderr"].strip().splitlines()
+        assert case["code"] == 2 and len(lines) == 1, case
+        assert lines[0].startswith(f"error: --{case['flag']}") and "Traceback" not in lines[0]
+
+
+@pytest.mark.parametrize("script", [s.stem for s in SCRIPTS])
+def test_help_lists_every_flag_and_exits_0(probes, script):
+    (found,) = [r for r in probes[script] if r["case"] == "help"]
+    assert found["code"] == 0
+    missing = [flag for flag in found["flags"] if f"--{flag} " not in found["stdout"]]
+    assert not missing
+    assert "Try --helpfull" not in found["stdout"] and "absl" in found["stdout"]
+
+
+def test_help_from_the_installed_way_of_running(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "style_transfer.py"),
+                           "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "Objective (Eq. 7 and its layers):" in done.stdout and "--style_weight" in done.stdout
+
+
+def run(script, *args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / script), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def files(tmp_path, rng):
+    Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(tmp_path / "c.png")
+    Image.fromarray(rng.integers(0, 255, (36, 36, 3), dtype=np.uint8)).save(tmp_path / "s.png")
+    (tmp_path / "out.png").write_bytes(b"an earlier result")
+    return tmp_path
+
+
+def test_a_nan_weight_changes_no_output(files):
+    done = run("style_transfer.py", "--content", "c.png", "--style", "s.png", "--output",
+               "out.png", "--weights", "random", "--style_weight", "nan", cwd=files)
+    assert done.returncode == 2 and done.stderr.startswith("error: --style_weight: nan")
+    assert (files / "out.png").read_bytes() == b"an earlier result"
+    assert sorted(p.name for p in files.iterdir()) == ["c.png", "out.png", "s.png"]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (png_header(20000, 20000), "20000x20000"), (b"", "the file is empty"),
+    (b"GIF89a broken", "not an image Pillow can read")])
+def test_hostile_images_are_one_line_naming_the_file(files, content, problem):
+    (files / "bad.png").write_bytes(content)
+    done = run("style_transfer.py", "--content", "bad.png", "--style", "s.png", "--output",
+               "out.png", "--weights", "random", cwd=files)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "bad.png" in lines[0], done.stderr
+    if content[:4] != b"\x89PNG" or "20000x20000" in lines[0]:  # Over this machine's limit.
+        assert problem in lines[0]
+    assert (files / "out.png").read_bytes() == b"an earlier result"
+
+
+CRASHING_SCRIPT = '''
+import sys
+sys.path.insert(0, {root!r})
+from style_transfer import cli
+_OUTPUT = cli.output_flags()
+
+def main(argv):
+    raise RuntimeError("something nobody expected")
+
+cli.run(main, __doc__)
+'''
+
+
+def test_an_internal_error_is_one_line_with_the_traceback_in_a_file(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHING_SCRIPT.format(root=str(ROOT)))
+    done = subprocess.run([sys.executable, str(script), "--output", "out.png"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    details = tmp_path / "out.error.json"
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"internal error: RuntimeError: something nobody expected; "
+                                   f"details in {details.name}")
+    report = json.loads(details.read_text())
+    assert "Traceback" in report["traceback"] and "something nobody" in report["error"]
+    assert not (tmp_path / "out.png").exists() and not (tmp_path / "out.json").exists()
+    verbose = subprocess.run([sys.executable, str(script), "--output", "out.png", "--verbose"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr
+    assert verbose.stderr.strip().splitlines()[-1].startswith("internal error: RuntimeError")
+
+
+def test_training_folders_empty_unreadable_or_partly_unreadable(tmp_path, rng):
+    with pytest.raises(ValueError, match="content_dir: .*: no such folder"):
+        cin.photo_paths(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="content_dir: .*empty: no image files"):
+        cin.photo_paths(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    for name in ("a.png", "b.jpg"):
+        (tmp_path / "bad" / name).write_text("not a photo")
+    with pytest.raises(ValueError, match=r"none of its 2 image files is readable \(first: "
+                                         r"a.png"):
+        cin.photo_paths(tmp_path / "bad")
+    Image.fromarray(rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)).save(
+        tmp_path / "bad" / "c.png")
+    with pytest.warns(UserWarning, match=r"skipped 2 of 3 files .*\(first: a.png"):
+        assert [p.name for p in cin.photo_paths(tmp_path / "bad")] == ["c.png"]
+
+
+def test_a_training_folder_that_fails_is_one_line(tmp_path):
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "s.png")
+    done = run("cin_train.py", "--style", "s.png", "--content_dir", "photos", "--weights",
+               "random", "--steps", "1", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "error: --content_dir: photos: no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, "
+        ".tiff); add photos")
+
+
+def test_every_script_runs_through_cli_run():
+    """Each script's entry point goes through cli.run (errors, help, no tracebacks)."""
+    for script in SCRIPTS:
+        text = script.read_text()
+        assert "cli.run(main, __doc__" in text, script.name
+        assert "flags.FLAGS." not in text, script.name  # Flags are FlagHolders.
