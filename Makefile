@@ -11,7 +11,7 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench figures clean
+.PHONY: install demo test bench figures mutate clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +37,10 @@ bench: install
 	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
 	$(BIN)/python benchmarks/patches.py --output benchmarks/results/patches.json
 	$(BIN)/python benchmarks/cin.py --output benchmarks/results/cin.json
+
+# Plant each one-line bug of tests/mutations.txt, run its tests, report the survivors.
+mutate: install
+	$(BIN)/python tests/mutate.py tests/mutations.txt
 
 # Every figure of scripts/figures.py; FIGURE_SIZE and FIGURE_ITERATIONS trade time for quality.
 FIGURE_SIZE ?= 256

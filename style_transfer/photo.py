@@ -29,6 +29,7 @@ colour and runs 1000 + 1000 iterations; we start from the content and split `ite
 """
 
 import dataclasses
+import typing
 
 import numpy as np
 
@@ -63,6 +64,9 @@ class PhotoSettings(RegionSettings):
     smooth_epsilon: float = parameter(
         matting.SMOOTH_EPSILON, "smooth: ε, in colours in [0, 1] squared (larger: "
         "smoother).", positive=True, high=1e6, group="method")
+
+    # Each region's term weighted by its share of the output at the layer (l_mean).
+    AREA_WEIGHTED: typing.ClassVar[bool] = True
 
     def tv_weight_at(self, shape):
         """λ_tv at an image of `shape`: as given, or deep-photo's converted to our mean."""
@@ -106,7 +110,7 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
             labels.update(regions.summary())
             reporting.note(progress, regions.describe())
         return losses.region_style_targets(model, style_at, regions, settings.style_layers,
-                                           area_weighted=True)
+                                           area_weighted=settings.AREA_WEIGHTED)
 
     def stage(previous, size, name, iterations, numpy_terms=None):
         content_at, (style_at,) = rescaled(content_image, [style_image], size,

@@ -46,6 +46,42 @@ def test_one_hot_equals_instance_norm_with_that_style(layer, rng):
         np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
 
 
+def edge_channels(rng):
+    """Channel 0 constant, channel 1 of variance 1e-6 (below ε = 1e-5), 2 and 3 normal."""
+    x = rng.normal(2, 3, (2, 5, 6, 4))
+    x[..., 0] = 5.0
+    x[..., 1] = 3.0 + 1e-3 * rng.normal(size=(2, 5, 6))
+    return x.astype(np.float32)
+
+
+def test_constant_and_low_variance_channels_are_finite_and_exact(layer, rng):
+    """Where ε decides: a constant channel normalises to β (not 0/0), a channel of
+    variance 1e-6 to (x - μ)/sqrt(1e-6 + ε)."""
+    x = edge_channels(rng)
+    for style in range(3):
+        out = keras.ops.convert_to_numpy(layer([x, np.eye(3, dtype=np.float32)[[style] * 2]]))
+        assert np.all(np.isfinite(out))
+        expected = instance_norm_reference(x.astype(np.float64), layer.gamma.numpy()[style],
+                                           layer.beta.numpy()[style])
+        # float32 resolves deviations of 1e-3 around 3 to ~2e-4 of themselves; dropping ε
+        # would scale channel 1 by sqrt(1.1e-5 / 1e-6) = 3.3 and make channel 0 NaN.
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(out[..., 0], layer.beta.numpy()[style][0], atol=1e-6)
+
+
+def test_the_inference_normalisation_has_the_same_edge_cases(layer, rng):
+    from style_transfer import cin_inference
+    x = edge_channels(rng)
+    gamma, beta = layer.gamma.numpy()[1], layer.beta.numpy()[1]
+    out, _ = cin_inference._normalise(tf.constant(x), gamma[None, None, None],
+                                      beta[None, None, None], 1e-5, relu=False,
+                                      residual=None, pad=0, pad_mode="REFLECT",
+                                      conv_dtype=tf.float32)
+    assert np.all(np.isfinite(out.numpy()))
+    np.testing.assert_allclose(out.numpy(), instance_norm_reference(
+        x.astype(np.float64), gamma, beta), rtol=1e-4, atol=1e-3)
+
+
 def test_mixing_is_linear_in_the_weights(layer, rng):
     x = rng.normal(size=(1, 5, 6, 4)).astype(np.float32)
     out = lambda w: keras.ops.convert_to_numpy(layer([x, np.array([w], np.float32)]))  # noqa

@@ -64,3 +64,41 @@ def test_the_two_histogram_methods_differ_and_eigen_is_symmetric(rng):
     assert not np.allclose(eigen, cholesky)
     with pytest.raises(ValueError, match="colour histogram method 'lab'"):
         color.match_color_histogram(style, content, "lab")
+
+
+def test_yiq_has_the_published_ntsc_coefficients():
+    """NTSC YIQ (FCC NTSC standard): Y = 0.299 R + 0.587 G + 0.114 B,
+    I = 0.5959 R - 0.2746 G - 0.3213 B, Q = 0.2115 R - 0.5227 G + 0.3112 B; the same as
+    the colour-difference signals U = (B - Y)/2.03211, V = (R - Y)/1.13983 (ITU-R BT.470
+    System M) rotated by 33°, and, rounded, the three-decimal table usually quoted."""
+    y = np.array([0.299, 0.587, 0.114])
+    u = (np.array([0.0, 0.0, 1.0]) - y) / 2.03211
+    v = (np.array([1.0, 0.0, 0.0]) - y) / 1.13983
+    angle = np.deg2rad(33.0)
+    standard = np.stack([y, v * np.cos(angle) - u * np.sin(angle),
+                         v * np.sin(angle) + u * np.cos(angle)])
+    matrix = color.rgb_to_yiq(np.eye(3)[None])[0].T  # Column j: the image of primary j.
+    np.testing.assert_allclose(matrix, [[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213],
+                                        [0.2115, -0.5227, 0.3112]], atol=5e-5)
+    np.testing.assert_allclose(matrix, standard, atol=5e-5)
+    np.testing.assert_allclose(matrix, [[0.299, 0.587, 0.114], [0.596, -0.274, -0.322],
+                                        [0.211, -0.523, 0.312]], atol=1e-3)
+    np.testing.assert_array_equal(matrix[0], y)  # Luminance exactly.
+    np.testing.assert_allclose(matrix[1:].sum(axis=1), 0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("method", color.HISTOGRAM_METHODS)
+def test_histogram_matching_of_a_degenerate_grey_style(rng, method):
+    """A flat grey style (zero covariance) and a grey ramp (R = G = B: rank one) still map
+    to finite colours with the content's mean; the flat one to the mean itself."""
+    content = rng.uniform(0, 255, (6, 7, 3))
+    flat = np.full((5, 5, 3), 128.0)
+    matched = color.match_color_histogram(flat, content, method)
+    assert np.all(np.isfinite(matched))
+    np.testing.assert_allclose(matched, np.broadcast_to(content.reshape(-1, 3).mean(0),
+                                                        matched.shape), atol=1e-3)
+    ramp = np.repeat(np.linspace(0, 255, 25).reshape(5, 5, 1), 3, axis=2)
+    matched = color.match_color_histogram(ramp, content, method)
+    assert np.all(np.isfinite(matched))
+    np.testing.assert_allclose(matched.reshape(-1, 3).mean(0), content.reshape(-1, 3).mean(0),
+                               atol=1e-3)

@@ -187,7 +187,8 @@ def test_photo_style_is_deep_photo(rng):
         objective = settings.objective(ChannelCounts(),
                                        tv_weight=settings.tv_weight_at(image.shape))
         targets = [losses.StyleTarget({l: losses.gram_matrix(style[l], style_masks[k][l])
-                                       for l in style}, output_masks[k], area_weighted=True)
+                                       for l in style}, output_masks[k],
+                                      area_weighted=settings.AREA_WEIGHTED)
                    for k in range(2)]
         photo_term = matting.photorealism_term(
             matting.matting_laplacian(content_image / 255.0, settings.matting_epsilon),

@@ -151,3 +151,49 @@ def test_numpy_terms_join_the_loss_and_the_gradient(rng):
     np.testing.assert_allclose(result.image, (t1 + 3 * t2) / 4, atol=0.05)
     losses = result.final_losses
     assert losses["total"] == pytest.approx(losses["fit"] + losses["pull"], rel=1e-9)
+
+
+def test_the_settings_passed_to_scipy_are_pinned(rng, monkeypatch):
+    """L-BFGS-B with 10 correction pairs (SciPy's and Byrd et al.'s usual m), no early
+    stop by ftol or gtol, pixel bounds, and 20 evaluations per iteration at most."""
+    seen = {}
+
+    def recording_minimize(fun, x0, **kwargs):
+        seen.update(kwargs)
+        return scipy.optimize.OptimizeResult(x=x0, message="recorded")
+
+    monkeypatch.setattr(scipy.optimize, "minimize", recording_minimize)
+    optimize.lbfgs(quadratic(rng.uniform(0, 255, SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),
+                   max_iterations=7)
+    assert seen["method"] == "L-BFGS-B" and seen["jac"] is True
+    assert seen["options"] == {"maxiter": 7, "maxfun": 140, "maxcor": 10, "ftol": 0.0,
+                               "gtol": 0.0}
+    assert (seen["bounds"].lb, seen["bounds"].ub) == (0.0, 255.0)
+
+
+def test_lbfgs_follows_a_direct_scipy_run_iterate_by_iterate(rng):
+    """On a quadratic of condition number 1e4, every iterate of `optimize.lbfgs` is the
+    iterate of SciPy's L-BFGS-B run directly with the documented settings."""
+    target = rng.uniform(-40, 295, SHAPE)
+    scales = np.exp(rng.uniform(0, np.log(1e4), SHAPE))
+    scales.flat[[0, 1]] = 1.0, 1e4  # Condition number exactly 1e4.
+    loss = quadratic(target, scales)
+    compiled = optimize.loss_and_gradient_function(loss, SHAPE)
+
+    def scipy_fun(x):
+        terms, gradient = compiled(tf.constant(x.reshape(SHAPE), tf.float32))
+        return float(terms["total"]), gradient.numpy().astype(np.float64).ravel()
+
+    direct = []
+    start = np.full(np.prod(SHAPE), 100.0)
+    scipy.optimize.minimize(scipy_fun, start, jac=True, method="L-BFGS-B",
+                            bounds=scipy.optimize.Bounds(0.0, 255.0),
+                            callback=lambda xk: direct.append(xk.copy()),
+                            options={"maxiter": 30, "maxfun": 600, "maxcor": 10,
+                                     "ftol": 0.0, "gtol": 0.0})
+    ours = []
+    optimize.lbfgs(loss, start.reshape(SHAPE), max_iterations=30,
+                   callback=lambda step: ours.append(step.image.ravel().astype(np.float64)))
+    assert len(ours) == len(direct) + 1 == 31  # Ours also reports iteration 0.
+    np.testing.assert_allclose(np.array(ours[1:]), np.array(direct), rtol=0, atol=1e-4)
+    assert np.max(np.abs(direct[-1] - direct[0])) > 1  # It did move.
