@@ -1,13 +1,15 @@
 """Cost of masked styles: one style against 3 hard masks and 8 soft masks, side by side.
 
 All configurations share one forward pass of the network per evaluation; each mask adds
-only its weighted Gram matrices. Measured in one process on the same content image and
-network: seconds per loss-and-gradient evaluation (the bulk of an L-BFGS iteration) and
-seconds per L-BFGS iteration over a short run, and the peak resident memory of each
-configuration's evaluations (Linux VmHWM, reset before each).
+only the Gram matrices of its own positions (`losses.gram_matrix` gathers a mask's
+support), so hard masks that partition the image cost one Gram matrix in all. Measured
+in one process on the same content image and network: seconds per loss-and-gradient
+evaluation (the bulk of an L-BFGS iteration) and seconds per L-BFGS iteration over a
+short run, and the peak resident memory of each configuration's evaluations (Linux
+VmHWM, reset before each).
 
-Targets (issue 5): 3 masks at most 1.25x, 8 soft masks at most 1.8x the single-style
-iteration time.
+Targets (issue 18): 3 hard masks at most 1.05x, 8 soft masks at most 1.3x the
+single-style evaluation time.
 
 Usage:
     python benchmarks/masks.py --sizes 256,512 --output benchmarks/results/masks.json

@@ -70,8 +70,8 @@ def iteration_figures(content, style):
     laplacian = matting.matting_laplacian(content / 255.0)
     plain = transfer.optimise(model, content, targets, content, objective, _ITERATIONS.value)
     photo = transfer.optimise(model, content, targets, plain.image, objective,
-                              _ITERATIONS.value, numpy_terms=matting.photorealism_term(
-                                  laplacian, settings.photo_weight))
+                              _ITERATIONS.value, extra_terms={"photo": matting.photorealism_term(
+                                  laplacian, settings.photo_weight)})
     figures = {"shape": list(content.shape[:2]),
                "stage1_seconds_per_iteration": plain.seconds_per_iteration,
                "stage2_seconds_per_iteration": photo.seconds_per_iteration}

@@ -79,10 +79,16 @@ class ObjectiveSettings:
             raise ArgumentError("weights", f"{self.weights}: no such file; use imagenet, "
                                            f"random, or a weights file's path")
 
-    def feature_model(self):
-        """VGG19 up to the deepest content or style layer, as the settings ask."""
-        return vgg.feature_model(list(self.content_layers) + list(self.style_layers),
-                                 pooling=self.pooling, weights=self.weights, seed=self.seed)
+    def feature_model(self, fresh=False):
+        """VGG19 up to the deepest content or style layer, as the settings ask.
+
+        Args:
+            fresh: build a new model rather than share the one built before (a model
+                whose variables must belong to a `tf.distribute` strategy's scope).
+        """
+        build = vgg.build_feature_model if fresh else vgg.feature_model
+        return build(list(self.content_layers) + list(self.style_layers),
+                     pooling=self.pooling, weights=self.weights, seed=self.seed)
 
     def objective(self, model, tv_weight=None, layer_weights=None):
         """The effective `losses.Objective`, w_l resolved from the model's layers.
@@ -122,8 +128,13 @@ class GatysSettings(ObjectiveSettings):
                                 high=10 ** 7, group="optimisation")
     init: str = parameter("content", "Starting image: content, noise (white noise), style, "
                                      "or an image file.", group="optimisation")
-    optimizer: str = parameter("scipy", "L-BFGS: scipy (SciPy's L-BFGS-B).",
-                               choices=("scipy",), group="optimisation")
+    optimizer: str = parameter(
+        "tf", "L-BFGS on the device in TensorFlow (tf; its iterates are L-BFGS-B's) or "
+        "SciPy's L-BFGS-B on the host (scipy).", choices=("tf", "scipy"), group="optimisation")
+    bounds: bool = parameter(
+        False, "Keep every pixel in [0, 255] while optimising (L-BFGS-B's bounds; "
+        "projection with tf). Gatys', deep-photo's and CNNMRF's codes clip only when "
+        "saving.", group="optimisation")
 
     def validate(self):
         super().validate()
@@ -137,6 +148,10 @@ class GatysSettings(ObjectiveSettings):
     def sizes(self):
         """The sizes to optimise at, coarse to fine."""
         return transfer.output_sizes(self.size, self.scales)
+
+    def pixel_bounds(self):
+        """The bounds L-BFGS keeps every pixel in, or None."""
+        return (0.0, 255.0) if self.bounds else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,13 +209,14 @@ def rescaled(content_image, style_images, size, style_scale):
 
 
 def optimise_stage(stage, model, content_image, style_images, style_targets, init_image,
-                   objective, settings, progress, numpy_terms=None):
+                   objective, settings, progress, extra_terms=None):
     """One optimisation of a run as a `transfer.Stage`, with its progress callback."""
     size, name = stage
     result = transfer.optimise(
         model, content_image, style_targets, init_image, objective, settings.iterations,
-        optimizer=settings.optimizer, numpy_terms=numpy_terms,
+        optimizer=settings.optimizer, bounds=settings.pixel_bounds(), extra_terms=extra_terms,
         callback=reporting.stage_callback(progress, name, settings.iterations))
+    result.image = np.clip(result.image, 0.0, 255.0)  # An image, as the references save it.
     shape = list((content_image if content_image is not None else init_image).shape[:2])
     return transfer.Stage(size, shape, [list(s.shape[:2]) for s in style_images], objective,
                           result)
@@ -211,7 +227,8 @@ def estimate(content, **options):
     its sizes, without running it (`memory.predict`)."""
     settings = settings_from(StyleTransferSettings, options)
     content_image = images.as_image(content, "content")
-    return memory.predict(settings.feature_model(), content_image.shape, settings.sizes())
+    return memory.predict(settings.feature_model(), content_image.shape, settings.sizes(),
+                          settings.optimizer)
 
 
 def style_transfer(content, style, *, progress="bar", **options):
@@ -239,7 +256,8 @@ def style_transfer(content, style, *, progress="bar", **options):
     style_images = [images.as_image(s, "style") for s in as_list(style)]
     blend = blend_weights(len(style_images), settings.style_blend_weights)  # b_s
     model = settings.feature_model()  # VGG19 to the deepest layer used (Sec. 2).
-    predictions = memory.predict(model, content_image.shape, settings.sizes())
+    predictions = memory.predict(model, content_image.shape, settings.sizes(),
+                                 settings.optimizer)
     memory.refuse_if_too_large(predictions, settings.max_memory_gb)
     objective = settings.objective(model)  # α, β, λ_tv, w_l (Eq. 7).
 

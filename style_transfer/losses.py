@@ -18,6 +18,7 @@ Every function here is pure: tensors in, tensor out, sizes read from the tensors
 
 import dataclasses
 
+import numpy as np
 from keras import ops
 
 from style_transfer import masks, vgg
@@ -34,6 +35,11 @@ def gram_matrix(features, mask=None):
     is the Gram matrix of the features multiplied by the mask (m² = m); for a soft mask
     each weight enters once, keeping it a weighted mean of F_k F_kᵀ.
 
+    A mask given as an array (as every technique's masks are) is read once, when the
+    loss is traced: the product then runs over the positions where it is not zero only,
+    gathered, so that k regions that partition the image cost one full Gram matrix, and a
+    soft mask costs its support.
+
     Args:
         features: (H, W, C) activations of one layer.
         mask: (H, W) weights in [0, 1] at this layer's size, or None.
@@ -44,6 +50,19 @@ def gram_matrix(features, mask=None):
     flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, C)
     if mask is None:
         return ops.matmul(ops.transpose(flat), flat) / float(flat.shape[0])
+    if isinstance(mask, np.ndarray):
+        weights = mask.ravel().astype(np.float64)
+        support = np.flatnonzero(weights > 0)
+        if support.size == 0:  # A region narrower than a deep layer's stride vanishes:
+            return 0.0 * ops.matmul(ops.transpose(flat[:1]), flat[:1])  # 0, with a gradient.
+        total = float(weights[support].sum())
+        if support.size < weights.size:
+            flat = ops.take(flat, support, axis=0)  # (M_r, C): the region's positions.
+        weights = weights[support]
+        if np.all(weights == 1.0):
+            return ops.matmul(ops.transpose(flat), flat) / total
+        weighted = flat * ops.cast(weights[:, None], flat.dtype)
+        return ops.matmul(ops.transpose(weighted), flat) / total
     weights = ops.reshape(ops.cast(mask, flat.dtype), (-1, 1))  # (M, 1)
     # A region narrower than a deep layer's stride vanishes there: its Gram is then 0,
     # not 0/0.

@@ -120,16 +120,36 @@ def photorealism_loss(laplacian, image):
 
 
 def photorealism_term(laplacian, weight):
-    """λ L_m for `optimize.lbfgs(numpy_terms=...)`, on images in [0, 255].
+    """λ L_m as a TensorFlow term of the image x in [0, 255], O = x / 255.
 
-    With O = x / 255: λ L_m(O) = λ/255² Σ_c xᵀ L x, gradient 2 λ/255² L x.
+    λ L_m(O) = λ Σ_c V_cᵀ L V_c, gradient 2 λ L V_c / 255. The product runs in float64
+    (a sparse product, on whichever device runs the loss): in flat windows the entries of
+    L reach 1/ε ~ 1e7 and cancel, beyond float32's precision. One product serves the
+    value and the gradient (L is symmetric).
+
+    Args:
+        laplacian: (N, N) sparse Matting Laplacian of the content image.
+        weight: λ.
 
     Returns:
-        function (H, W, 3) image -> ({"photo": λ L_m}, gradient).
+        function (H, W, 3) image tensor -> scalar tensor, for `transfer.optimise`.
     """
+    import tensorflow as tf  # The term runs in the loss's graph.
+    coo = laplacian.tocoo()
+    sparse = tf.sparse.reorder(tf.sparse.SparseTensor(
+        np.stack([coo.row, coo.col], axis=1).astype(np.int64), coo.data.astype(np.float64),
+        coo.shape))
+
+    @tf.custom_gradient
     def term(image):
-        loss, gradient = photorealism_loss(laplacian, np.asarray(image) / 255.0)
-        return {"photo": weight * loss}, (weight / 255.0) * gradient
+        channels = tf.reshape(tf.cast(image, tf.float64), (-1, 3)) / 255.0  # V_c as columns.
+        products = tf.sparse.sparse_dense_matmul(sparse, channels)  # L V_c
+
+        def gradient(upstream):
+            scaled = tf.cast(upstream, tf.float64) * weight * 2.0 / 255.0
+            return tf.cast(tf.reshape(scaled * products, tf.shape(image)), image.dtype)
+
+        return tf.cast(weight * tf.reduce_sum(channels * products), image.dtype), gradient
 
     return term
 

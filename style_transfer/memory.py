@@ -5,15 +5,19 @@ tools, and none of them says so beforehand. The prediction here has three parts:
 
     peak(H, W) = resident memory now (runtime, network weights)
                + a + b · E(H, W)          one loss-and-gradient evaluation
-               + 8 (2m + 13) n            L-BFGS-B's state, n = 3 H W
+               + L-BFGS's state           n = 3 H W values per vector
 
 E(H, W) is the number of activations the truncated VGG19 produces for an H x W image,
 counted from its layer shapes. The backward pass keeps every activation and TensorFlow
 adds buffers in proportion, so the working memory of an evaluation is affine in E; a
-and b are measured by two short calibration evaluations at small sizes. L-BFGS-B's
-state is SciPy's workspace of (2m + 5) n + O(m²) float64 for m = `NUM_CORRECTIONS`
-stored pairs, plus about 8 more float64 vectors of length n (bounds, the iterate and the
-gradient, and our copies of them). Seconds per evaluation scale with E from the
+and b are measured by two short calibration evaluations at small sizes. SciPy's
+L-BFGS-B (optimizer "scipy") keeps a workspace of (2m + 5) n + O(m²) float64 for
+m = `NUM_CORRECTIONS` stored pairs, plus about 8 more float64 vectors of length n
+(bounds, the iterate and the gradient, and our copies of them): 8 (2m + 13) n bytes.
+The device L-BFGS (optimizer "tf") keeps its pairs and the gradient as (2m + 1) float32
+vectors, plus about 8 more (the iterate, the trial point, its gradient, the direction,
+a new pair, and the line search's copies): 4 (2m + 9) n bytes, under half of SciPy's.
+Seconds per evaluation scale with E from the
 larger calibration run; an L-BFGS iteration costs `EVALUATIONS_PER_ITERATION` of them.
 
 Peak memory is read from Linux's VmHWM after resetting it (`/proc/self/clear_refs`);
@@ -34,8 +38,12 @@ from style_transfer.parameters import ArgumentError
 CALIBRATION_SIZES = (96, 192)  # Longest sides: small enough to cost about a second.
 # Measured by benchmarks/iteration.py on these 2-core machines: 1.1 to 1.2.
 EVALUATIONS_PER_ITERATION = 1.15
-LBFGS_VECTORS_PER_CORRECTION = 2  # s and y, float64.
-LBFGS_OTHER_VECTORS = 13  # SciPy's 5 work vectors, bounds (2), x, g, our copies (4).
+LBFGS_VECTORS_PER_CORRECTION = 2  # s and y.
+# Vectors of length n besides the pairs: (bytes per value, how many).
+LBFGS_OTHER_VECTORS = {
+    "scipy": (8, 13),  # SciPy's 5 work vectors, bounds (2), x, g, our copies (4).
+    "tf": (4, 9),  # g (the pairs' last row), x, trial x and g, d, a new pair (2), copies.
+}
 _GB = 1 << 30
 
 
@@ -51,12 +59,14 @@ def activation_count(model, height, width):
     return total
 
 
-def lbfgs_bytes(height, width):
-    """Memory of L-BFGS-B's state for an (height, width, 3) image (see module docstring)."""
+def lbfgs_bytes(height, width, optimizer="tf"):
+    """Memory of the optimiser's state for an (height, width, 3) image (`optimize.
+    OPTIMIZERS`; see the module docstring)."""
     n = 3 * height * width
     m = optimize.NUM_CORRECTIONS
-    return 8 * ((LBFGS_VECTORS_PER_CORRECTION * m + LBFGS_OTHER_VECTORS) * n
-                + 11 * m * m + 8 * m)
+    value_bytes, others = LBFGS_OTHER_VECTORS[optimizer]
+    return value_bytes * ((LBFGS_VECTORS_PER_CORRECTION * m + others) * n
+                          + 11 * m * m + 8 * m)
 
 
 def _resident_bytes():
@@ -129,13 +139,14 @@ def _measure(model, aspect_shape):
     return resident, intercept, slope, seconds_b / count_b
 
 
-def predict(model, content_shape, sizes):
+def predict(model, content_shape, sizes, optimizer="tf"):
     """Predicted peak memory and seconds per iteration for each size of a run.
 
     Args:
         model: the run's feature model.
         content_shape: (H, W, ...) of the content image (for the aspect ratio).
         sizes: longest sides the run optimises at.
+        optimizer: the run's optimiser (`optimize.OPTIMIZERS`).
 
     Returns:
         list of dicts: size, shape [H, W], peak_gb, seconds_per_iteration.
@@ -145,7 +156,7 @@ def predict(model, content_shape, sizes):
     for size in sizes:
         height, width = images.scaled_shape(*content_shape[:2], size)
         count = activation_count(model, height, width)
-        peak = resident + intercept + slope * count + lbfgs_bytes(height, width)
+        peak = resident + intercept + slope * count + lbfgs_bytes(height, width, optimizer)
         predictions.append({
             "size": size, "shape": [height, width], "peak_gb": peak / _GB,
             "seconds_per_iteration": EVALUATIONS_PER_ITERATION * seconds_per_activation

@@ -1,35 +1,54 @@
-"""The bridge from a TensorFlow loss to SciPy's L-BFGS-B, the optimiser of Gatys et al.
+"""L-BFGS over the image: SciPy's L-BFGS-B, or the same method on the device in TensorFlow.
 
 L-BFGS-B: Byrd, Lu, Nocedal & Zhu, "A Limited Memory Algorithm for Bound Constrained
-Optimization", SIAM J. Sci. Comput. 16(5), 1995. Bounds keep every pixel in [0, 255].
+Optimization", SIAM J. Sci. Comput. 16(5), 1995; L-BFGS: Nocedal & Wright, "Numerical
+Optimization", 2nd ed., Alg. 7.4 (two-loop recursion) and 7.5.
 
 One `tf.function` computes the loss terms and the gradient with respect to the image
-(`GradientTape`); SciPy sees float64 vectors at the boundary. Everything a loss needs
-(targets, the model) is captured by the loss function, built before the loop: nothing is
-recomputed per evaluation but the forward and backward pass itself.
+(`GradientTape`). Everything a loss needs (targets, the model) is captured by the loss
+function, built before the loop: nothing is recomputed per evaluation but the forward
+and backward pass itself.
+
+- `optimizer="scipy"` (`lbfgs`): SciPy's L-BFGS-B. SciPy sees float64 vectors on the host:
+  every evaluation copies the image and its gradient between the device and the host,
+  and L-BFGS-B's own work (50 ms an iteration at 512 px, 220 ms with bounds:
+  benchmarks/results/optimizer.json) runs on one CPU core.
+- `optimizer="tf"` (`lbfgs_tf`): the two-loop recursion with m = 10 pairs in one compiled
+  function, on the device; the iterate, the gradient and the pairs never leave it. The
+  line search is L-BFGS-B's own (Moré & Thuente, `line_search`), whose few scalars are
+  all the host sees; bounds, when asked, are kept by projection. On unconstrained
+  problems its iterates are SciPy's (tests/test_optimize.py). Its own work is two
+  passes over the pairs per iteration (12 ms at 512 px on a 2-core CPU, where memory
+  bandwidth bounds it; a fraction of a millisecond on a GPU).
 
 Two pitfalls of the usual scipy-based scripts are avoided here:
-- SciPy's default `ftol`/`gtol` stop long before the image converges on this loss
-  (its scale is ~1e9), so both are 0: the run makes the requested number of
-  iterations unless the line search itself fails, and the stop reason is reported.
+- SciPy's default `ftol`/`gtol` stop long before the image converges on this loss, so
+  both are 0: the run makes the requested number of iterations unless the line search
+  itself fails, and the stop reason is reported.
 - Restarting `minimize` every few iterations (to save checkpoints) throws away the
-  curvature memory; here one `minimize` call runs to the end and a callback reports
-  progress and saves checkpoints.
+  curvature memory; here one run goes to the end and a callback reports progress and
+  saves checkpoints.
 """
 
 import dataclasses
 import time
 
 import numpy as np
+import scipy.linalg
 import scipy.optimize
 import tensorflow as tf
 
-# Curvature pairs kept by L-BFGS (SciPy's default). Each costs two float64 copies of the
-# image: 12 MB at 512x512, so 10 pairs are 240 MB.
+from style_transfer import line_search
+
+# Curvature pairs kept by L-BFGS (SciPy's default). SciPy keeps each as two float64
+# copies of the image (12 MB at 512x512); `lbfgs_tf` as two float32 copies on the device.
 NUM_CORRECTIONS = 10
 # A run whose line searches take more than this many evaluations per iteration on
-# average is stopped (and says so) rather than running on without progress.
+# average is stopped (and says so) rather than running on without progress; one line
+# search takes at most MAX_LINE_SEARCH (L-BFGS-B's maxls).
 MAX_EVALUATIONS_PER_ITERATION = 20
+MAX_LINE_SEARCH = 20
+OPTIMIZERS = ("scipy", "tf")
 
 
 @dataclasses.dataclass
@@ -41,13 +60,19 @@ class Iteration:
         losses: term name -> float (always has "total").
         num_evaluations: loss-and-gradient evaluations so far.
         seconds: wall time of this iteration (0 for iteration 0).
-        image: (H, W, 3) float32 image after this iteration (a fresh array).
+        source: the image after this iteration, as an array or a device tensor (read it
+            through `image`; copied from the device only when read).
     """
     iteration: int
     losses: dict
     num_evaluations: int
     seconds: float
-    image: np.ndarray
+    source: object = None
+
+    @property
+    def image(self):
+        """(H, W, 3) float32 image after this iteration (a fresh array), or None."""
+        return None if self.source is None else np.array(self.source, np.float32)
 
     def to_json(self):
         return {"iteration": self.iteration, "losses": self.losses,
@@ -56,14 +81,14 @@ class Iteration:
 
 @dataclasses.dataclass
 class Result:
-    """What `lbfgs` returns.
+    """What `lbfgs` and `lbfgs_tf` return.
 
     Attributes:
         image: (H, W, 3) float32, the last accepted iterate (never a rejected trial point).
         history: list of `Iteration` (images dropped), starting with iteration 0.
         num_iterations: L-BFGS iterations made.
         num_evaluations: loss-and-gradient evaluations made.
-        stop_reason: SciPy's message, or "interrupted" after Ctrl-C.
+        stop_reason: why it stopped (SciPy's message, or ours), or "interrupted".
         interrupted: True when the run was stopped by Ctrl-C.
         seconds_per_evaluation: mean wall time of one evaluation (after compilation).
         compile_seconds: time to trace and run the first evaluation.
@@ -90,45 +115,89 @@ class Result:
         return self.history[-1].losses
 
 
-def loss_and_gradient_function(loss_fn, shape):
+def _dot(a, b):
+    """aᵀb of two long vectors, as a matrix product: TensorFlow's tensordot of two
+    vectors takes 5x longer on a CPU (0.8 ms against 0.15 ms at 512 px)."""
+    return tf.matmul(a[None], b[None], transpose_b=True)[0, 0]
+
+
+def loss_and_gradient_function(loss_fn, shape, dtype=tf.float32):
     """Compiles `loss_fn` into one graph that returns its terms and d(total)/d(image).
 
     Args:
-        loss_fn: image tensor (shape, float32) -> dict of scalar terms with "total".
+        loss_fn: image tensor (shape, dtype) -> dict of scalar terms with "total".
         shape: the image's shape.
+        dtype: the image's dtype.
 
     Returns:
-        A function float32 tensor -> (terms dict of scalar tensors, gradient tensor).
+        A function tensor -> (terms dict of scalar tensors, gradient tensor).
     """
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
+    @tf.function(input_signature=[tf.TensorSpec(shape, dtype)])
     def loss_and_gradient(image):
         with tf.GradientTape() as tape:
             tape.watch(image)
             terms = loss_fn(image)
-        terms = {name: tf.convert_to_tensor(value, tf.float32)
-                 for name, value in terms.items()}
+        terms = {name: tf.convert_to_tensor(value, dtype) for name, value in terms.items()}
         return terms, tape.gradient(terms["total"], image)
 
     return loss_and_gradient
 
 
-def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=None,
-          numpy_terms=None):
-    """Minimises `loss_fn` over the image with one L-BFGS-B run.
+class _Recorder:
+    """The history, the callback and the clock that both optimisers share."""
+
+    def __init__(self, callback):
+        self.callback, self.history = callback, []
+        self.evaluation_seconds = []
+        self.tick = None
+
+    def timed(self, evaluate, *args):
+        start = time.perf_counter()
+        value = evaluate(*args)
+        self.evaluation_seconds.append(time.perf_counter() - start)
+        return value
+
+    def record(self, losses, image):
+        """Appends an `Iteration` and hands it to the callback (StopIteration ends)."""
+        now = time.perf_counter()
+        step = Iteration(len(self.history), dict(losses), len(self.evaluation_seconds),
+                         now - self.tick if self.history else 0.0, image)
+        self.tick = now
+        self.history.append(step)
+        if self.callback is not None:
+            self.callback(step)
+        step.source = None  # The history keeps numbers, not one image per iteration.
+
+    def result(self, image, stop_reason, interrupted, loop_seconds):
+        seconds = self.evaluation_seconds
+        iterations = len(self.history) - 1
+        return Result(
+            image=np.asarray(image, np.float32), history=self.history,
+            num_iterations=iterations, num_evaluations=len(seconds),
+            stop_reason=stop_reason, interrupted=interrupted,
+            seconds_per_evaluation=float(np.mean(seconds[1:] or seconds)),
+            compile_seconds=seconds[0],
+            seconds_outside_evaluation=(loop_seconds - sum(seconds[1:]))
+            / max(iterations, 1))
+
+
+def _floats(terms):
+    return {name: float(value) for name, value in terms.items()}
+
+
+def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
+    """Minimises `loss_fn` over the image with one run of SciPy's L-BFGS-B.
 
     Args:
         loss_fn: (H, W, 3) float32 tensor -> dict of scalar loss terms with "total".
             Called only while tracing, so it may build any graph.
         init_image: (H, W, 3) array, the starting image (clipped into the bounds).
         max_iterations: L-BFGS iterations to make (at least 1).
-        bounds: (low, high) for every pixel.
+        bounds: (low, high) for every pixel, or None (the reference codes' choice: the
+            image is clipped when saved).
         callback: called with an `Iteration` after the initial evaluation and after
             every iteration (progress lines, checkpoints). Raising StopIteration in it
             ends the run there (SciPy's convention), e.g. once a target loss is reached.
-        numpy_terms: optional function (H, W, 3) float64 image -> (dict of named loss
-            values, (H, W, 3) gradient), for terms computed outside TensorFlow (e.g.
-            sparse products with SciPy); added to the total and its gradient at every
-            evaluation.
 
     Returns:
         `Result`. On Ctrl-C the run stops, and the result holds the last accepted image
@@ -138,51 +207,37 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
     shape = tuple(np.shape(init_image))
     loss_and_gradient = loss_and_gradient_function(loss_fn, shape)
-    evaluation_seconds = []
+    recorder = _Recorder(callback)
     last = {}  # The latest evaluation: SciPy's accepted point is its latest evaluation.
 
     def evaluate(x):
         if "x" in last and np.array_equal(x, last["x"]):
             return last["total"], last["gradient"]
-        start = time.perf_counter()
-        terms, gradient = loss_and_gradient(tf.constant(x.reshape(shape), tf.float32))
-        losses = {name: float(value) for name, value in terms.items()}
-        gradient = gradient.numpy().astype(np.float64).ravel()
-        if numpy_terms is not None:
-            extra_losses, extra_gradient = numpy_terms(x.reshape(shape))
-            losses.update(extra_losses)
-            losses["total"] += sum(extra_losses.values())
-            gradient += np.ravel(extra_gradient)
-        evaluation_seconds.append(time.perf_counter() - start)
-        last.update(x=x.copy(), losses=losses, total=losses["total"], gradient=gradient)
-        return losses["total"], gradient
+        terms, gradient = recorder.timed(
+            lambda: loss_and_gradient(tf.constant(x.reshape(shape), tf.float32)))
+        losses = _floats(terms)
+        last.update(x=x.copy(), losses=losses, total=losses["total"],
+                    gradient=gradient.numpy().astype(np.float64).ravel())
+        return losses["total"], last["gradient"]
 
-    x0 = np.clip(np.asarray(init_image, np.float64), *bounds).ravel()
+    x0 = np.asarray(init_image, np.float64)
+    x0 = (x0 if bounds is None else np.clip(x0, *bounds)).ravel()
     evaluate(x0)  # Traces and compiles the graph; timed apart from the others.
-    state = {"x": x0, "tick": time.perf_counter()}
-    history = []
+    state = {"x": x0}
 
     def record(x):
         if not np.array_equal(x, last["x"]):  # Not expected from SciPy; stay correct.
             evaluate(x)
-        now = time.perf_counter()
-        step = Iteration(iteration=len(history), losses=dict(last["losses"]),
-                         num_evaluations=len(evaluation_seconds),
-                         seconds=now - state["tick"] if history else 0.0,
-                         image=x.reshape(shape).astype(np.float32))
-        state.update(x=x.copy(), tick=now)
-        history.append(step)
-        if callback is not None:
-            callback(step)
-        step.image = None  # The history keeps numbers, not one image per iteration.
+        state["x"] = x.copy()
+        recorder.record(last["losses"], x.reshape(shape))
 
     record(x0)
-    state["tick"] = loop_start = time.perf_counter()
+    loop_start = recorder.tick
     interrupted = False
     try:
         result = scipy.optimize.minimize(
             evaluate, x0, jac=True, method="L-BFGS-B",
-            bounds=scipy.optimize.Bounds(*bounds),
+            bounds=None if bounds is None else scipy.optimize.Bounds(*bounds),
             callback=lambda intermediate_result: record(intermediate_result.x),
             options={"maxiter": max_iterations,
                      "maxfun": MAX_EVALUATIONS_PER_ITERATION * max_iterations,
@@ -190,48 +245,259 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=(0.0, 255.0), callback=
         stop_reason = str(result.message)
     except KeyboardInterrupt:
         interrupted, stop_reason = True, "interrupted"
-    loop_seconds = time.perf_counter() - loop_start
-    return Result(
-        image=state["x"].reshape(shape).astype(np.float32),
-        history=history,
-        num_iterations=len(history) - 1,
-        num_evaluations=len(evaluation_seconds),
-        stop_reason=stop_reason,
-        interrupted=interrupted,
-        seconds_per_evaluation=float(np.mean(evaluation_seconds[1:] or evaluation_seconds)),
-        compile_seconds=evaluation_seconds[0],
-        seconds_outside_evaluation=(loop_seconds - sum(evaluation_seconds[1:]))
-        / max(len(history) - 1, 1))
+    return recorder.result(state["x"].reshape(shape), stop_reason, interrupted,
+                           time.perf_counter() - loop_start)
 
 
-OPTIMIZERS = ("scipy",)
+class _DeviceLBFGS:
+    """The vectors of L-BFGS on the device, and the compiled functions that use them.
+
+    One (2m + 1, n) variable W holds the pairs (s_i, y_i), s in rows 0..m-1 and y in
+    rows m..2m-1 (a ring of m slots), and the current gradient g in row 2m. Every
+    product with the pairs is then one matrix product over W, which streams them once,
+    where the two-loop recursion makes 4m passes. Per iteration: one pass for the
+    direction, d = -(Wᵀ [c; γ]) = -(γ g + Σ cᵢ wᵢ), and one for W g at the new point
+    (two with bounds), which also gives gᵀg. The m x m products sᵢᵀyⱼ and yᵢᵀyⱼ, all the
+    host needs, follow from W g. On a CPU these passes over memory are the cost (47 MB
+    at 512 px); fewer temporaries would not change it.
+    """
+
+    def __init__(self, loss_fn, shape, bounds, num_corrections, dtype):
+        self.m, size = num_corrections, int(np.prod(shape))
+        m, gradient_row = num_corrections, 2 * num_corrections
+        evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
+        self.pairs = tf.Variable(tf.zeros((2 * m + 1, size), dtype), trainable=False)
+        vector = tf.TensorSpec((size,), dtype)
+        scalar = tf.TensorSpec((), dtype)
+        slot_spec = tf.TensorSpec((), tf.int32)
+
+        def clipped(x):
+            return x if bounds is None else tf.clip_by_value(x, *bounds)
+
+        def free(vector, x, g):
+            """`vector` where a pixel may move along -g (not held at a bound by the
+            gradient), 0 elsewhere."""
+            if bounds is None:
+                return vector
+            held = ((x <= bounds[0]) & (g > 0)) | ((x >= bounds[1]) & (g < 0))
+            return tf.where(held, tf.zeros_like(vector), vector)
+
+        def store(rows, values):
+            self.pairs.scatter_nd_update(rows, values)
+            # A scatter leaves the variable copying its 47 MB (at 512 px) at every later
+            # read; its buffer is not shared, so reads may alias it again.
+            tf.raw_ops.DisableCopyOnRead(resource=self.pairs.handle)
+
+        def products(x, g):
+            """W g and W g_f (g_f: the gradient on the free pixels; g itself without
+            bounds), whose last entries are gᵀg and g_fᵀg_f once g is stored."""
+            if bounds is None:
+                w_g = tf.matmul(g[None], self.pairs, transpose_b=True)[0]
+                return w_g, w_g
+            w_both = tf.matmul(tf.stack([g, free(g, x, g)]), self.pairs, transpose_b=True)
+            return w_both[0], w_both[1]
+
+        @tf.function(input_signature=[vector])
+        def start(x):
+            x = clipped(x)
+            terms, g = evaluate(tf.reshape(x, shape))
+            g = tf.reshape(g, [-1])
+            store([[gradient_row]], g[None])
+            return (x, terms, g) + products(x, g)
+
+        @tf.function(input_signature=[vector, vector, tf.TensorSpec((2 * m + 1,), dtype)])
+        def direction(x, g, minus_coefficients):
+            """d = -(Wᵀ c) = -(γ g + Σ cᵢ wᵢ) for c = [c_pairs; γ], on the free pixels:
+            one matrix product (the host computes the slope gᵀd from W g_f)."""
+            return free(tf.matmul(minus_coefficients[None], self.pairs)[0], x, g)
+
+        @tf.function(input_signature=[vector, vector, scalar])
+        def trial(x, d, step):
+            """The point x + t d (projected), its terms and gradient, and φ'(t): the
+            derivative along the path, where pixels held at a bound do not move."""
+            x_t = clipped(x + step * d)
+            terms, g = evaluate(tf.reshape(x_t, shape))
+            g = tf.reshape(g, [-1])
+            moving = d if bounds is None else d * tf.cast(
+                ((x_t > bounds[0]) | (d > 0)) & ((x_t < bounds[1]) | (d < 0)), dtype)
+            return x_t, terms, g, _dot(g, moving)
+
+        @tf.function(input_signature=[vector, vector, vector, vector, slot_spec, scalar])
+        def remember(x_old, x_new, g_old, g_new, slot, minimum):
+            """Stores s = Δx, y = Δg in `slot` if sᵀy > `minimum` (L-BFGS-B's curvature
+            check), and g_new as the current gradient. Returns sᵀy, yᵀy and `products`
+            at the new point."""
+            pair = tf.stack([x_new - x_old, g_new - g_old])  # [s, y]
+            gram = tf.matmul(pair, pair, transpose_b=True)  # sᵀy = gram[0, 1], yᵀy = [1, 1]
+            if gram[0, 1] > minimum:
+                store([[slot], [slot + m]], pair)
+            store([[gradient_row]], g_new[None])
+            return (gram[0, 1], gram[1, 1]) + products(x_new, g_new)
+
+        self.start, self.direction, self.trial, self.remember = start, direction, trial, remember
+        for function in (direction, trial, remember):  # Traced now, not in the loop.
+            function.get_concrete_function()
 
 
-def minimize(loss_fn, init_image, *, max_iterations, optimizer="scipy", bounds=(0.0, 255.0),
-             callback=None, numpy_terms=None):
+class _CompactHessian:
+    """The host's side of L-BFGS: the m x m products of the pairs, in float64, and the
+    coefficients c of d = -(γ g + Wᵀ c) = -H g for the compact inverse Hessian of Byrd,
+    Nocedal & Schnabel (1994, Eq. 3.1; Nocedal & Wright, Eq. 7.24):
+
+        H = γ I + [S  γY] [[R⁻ᵀ (D + γ YᵀY) R⁻¹, -R⁻ᵀ], [-R⁻¹, 0]] [Sᵀ; γYᵀ]
+
+    with the pairs oldest first, R the upper triangle of SᵀY, D its diagonal, and
+    γ = sᵀy / yᵀy of the newest pair.
+    """
+
+    def __init__(self, m):
+        self.m, self.slots = m, []  # Slots in use, oldest first.
+        self.sy = np.zeros((m, m))  # sy[i, j] = sᵢᵀ yⱼ (read for i older than j).
+        self.yy = np.zeros((m, m))
+
+    def clear(self):
+        self.slots = []
+
+    def next_slot(self):
+        free = [i for i in range(self.m) if i not in self.slots]
+        return free[0] if free else self.slots[0]
+
+    def add(self, slot, products):
+        """The pair just stored in `slot`: products = W y of its y (sᵢᵀy, then yᵢᵀy)."""
+        self.slots = [i for i in self.slots if i != slot] + [slot]
+        self.sy[:, slot] = products[:self.m]
+        self.yy[:, slot] = self.yy[slot, :] = products[self.m:2 * self.m]
+
+    @property
+    def gamma(self):
+        newest = self.slots[-1] if self.slots else None
+        return 1.0 if newest is None else self.sy[newest, newest] / self.yy[newest, newest]
+
+    def coefficients(self, projected):
+        """c (2m,) for projected = W g: zero for slots not in use."""
+        c = np.zeros(2 * self.m)
+        if not self.slots:
+            return c
+        order, gamma = self.slots, self.gamma
+        u, v = projected[order], projected[[self.m + i for i in order]]  # Sᵀg, Yᵀg
+        r = np.triu(self.sy[np.ix_(order, order)])
+        middle = np.diag(np.diag(r)) + gamma * self.yy[np.ix_(order, order)]
+        r_inv_u = scipy.linalg.solve_triangular(r, u)
+        a = scipy.linalg.solve_triangular(r, middle @ r_inv_u - gamma * v, trans="T")
+        b = -r_inv_u
+        c[order] = a
+        c[[self.m + i for i in order]] = gamma * b
+        return c
+
+
+def _on_host(tensors):
+    """Device scalars and vectors as float64 NumPy values."""
+    return [np.asarray(t, np.float64) for t in tensors]
+
+
+def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
+             num_corrections=NUM_CORRECTIONS, dtype=tf.float32):
+    """Minimises `loss_fn` over the image with L-BFGS on the device.
+
+    The method of L-BFGS-B without bounds, step for step: the direction -H g with the
+    compact inverse Hessian of the m newest pairs (`_CompactHessian`), Moré & Thuente's
+    line search with L-BFGS-B's settings (`line_search.search`), a first step of 1/‖d‖,
+    a pair skipped when sᵀy <= ε (-gᵀs), and on a failed line search or a direction that
+    does not descend the pairs dropped and the search tried again from the gradient. With
+    bounds, the iterate is projected into them and pixels held at a bound by the gradient
+    do not move.
+
+    Args:
+        loss_fn, init_image, max_iterations, bounds, callback: as `lbfgs`.
+        num_corrections: m, the pairs kept.
+        dtype: of the image, the gradient and the pairs on the device.
+
+    Returns:
+        `Result`, as `lbfgs`.
+    """
+    if max_iterations < 1:
+        raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
+    shape = tuple(np.shape(init_image))
+    device = _DeviceLBFGS(loss_fn, shape, bounds, num_corrections, dtype)
+    hessian = _CompactHessian(num_corrections)
+    recorder = _Recorder(callback)
+    epsilon = float(np.finfo(dtype.as_numpy_dtype).eps)
+
+    def evaluated(outputs):  # Waits for the device: the clock stops when it is done.
+        return outputs, float(outputs[1]["total"])
+
+    (x, terms, g, w_g, w_g_free), _ = recorder.timed(
+        lambda: evaluated(device.start(tf.constant(np.ravel(init_image), dtype))))
+    w_g, w_g_free = _on_host([w_g, w_g_free])  # W g, W g_f (pairs still zero; then gᵀg).
+    losses = _floats(terms)
+    recorder.record(losses, tf.reshape(x, shape))
+    loop_start = recorder.tick
+    stop_reason, interrupted = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", False
+    try:
+        while len(recorder.history) <= max_iterations:
+            coefficients = np.append(hessian.coefficients(w_g_free), hessian.gamma)
+            d = device.direction(x, g, tf.constant(-coefficients, dtype))
+            slope = -(coefficients @ w_g_free)  # gᵀd = -(γ g_fᵀg_f + Σ cᵢ wᵢᵀg_f)
+            g_free_squared = w_g_free[-1]
+            if not slope < 0:  # Not a descent direction: start again from the gradient.
+                if not hessian.slots:
+                    stop_reason = "CONVERGENCE: NO DESCENT DIRECTION"
+                    break
+                hessian.clear()
+                continue
+            trials = []
+
+            def phi(step):
+                outputs, total = recorder.timed(
+                    lambda: evaluated(device.trial(x, d, tf.constant(step, dtype))))
+                trials.append(outputs)
+                return total, float(outputs[3])
+
+            # L-BFGS-B's first step is 1/‖d‖ (d = -g) at the first iteration, then 1.
+            first = (min(1.0 / g_free_squared ** 0.5, 1e10)
+                     if len(recorder.history) == 1 else 1.0)
+            step, message = line_search.search(phi, losses["total"], slope, first,
+                                               max_evaluations=MAX_LINE_SEARCH)
+            if message == "FAILED":
+                if hessian.slots:  # L-BFGS-B's restart: drop the pairs, try the gradient.
+                    hessian.clear()
+                    continue
+                stop_reason = "ABNORMAL_TERMINATION_IN_LNSRCH"
+                break
+            x_new, terms, g_new, _ = trials[-1]  # dcsrch ends at its accepted step.
+            slot, minimum = hessian.next_slot(), epsilon * -slope * step
+            sy, yy, w_g_new, w_g_free = _on_host(device.remember(
+                x, x_new, g, g_new, tf.constant(slot, tf.int32), tf.constant(minimum, dtype)))
+            if sy > minimum:  # sᵀy > ε (-gᵀs), as L-BFGS-B; else the pair is skipped.
+                w_y = w_g_new - w_g  # W y on the pairs kept; the new pair's own products:
+                w_y[[slot, slot + num_corrections]] = sy, yy
+                hessian.add(slot, w_y)
+            w_g = w_g_new
+            x, g, losses = x_new, g_new, _floats(terms)
+            recorder.record(losses, tf.reshape(x, shape))
+            if len(recorder.evaluation_seconds) > (MAX_EVALUATIONS_PER_ITERATION
+                                                   * max_iterations):
+                stop_reason = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+                break
+    except StopIteration:
+        stop_reason = "`callback` raised `StopIteration`."  # As SciPy says it.
+    except KeyboardInterrupt:
+        interrupted, stop_reason = True, "interrupted"
+    return recorder.result(tf.reshape(x, shape), stop_reason, interrupted,
+                           time.perf_counter() - loop_start)
+
+
+def minimize(loss_fn, init_image, *, max_iterations, optimizer="scipy", bounds=None,
+             callback=None):
     """Minimises `loss_fn` over the image with the chosen L-BFGS (arguments as `lbfgs`).
 
     Args:
-        optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`).
+        optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`) or "tf" (on the device,
+            `lbfgs_tf`).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
-    return lbfgs(loss_fn, init_image, max_iterations=max_iterations, bounds=bounds,
-                 callback=callback, numpy_terms=numpy_terms)
+    run = lbfgs if optimizer == "scipy" else lbfgs_tf
+    return run(loss_fn, init_image, max_iterations=max_iterations, bounds=bounds,
+               callback=callback)
 
-
-def descent_step(optimizer, loss_fn, variables):
-    """One step of a Keras optimizer on `loss_fn()` (for networks trained with fit).
-
-    Args:
-        optimizer: a `keras.optimizers.Optimizer`.
-        loss_fn: () -> scalar loss, evaluated under the tape.
-        variables: the variables to update.
-
-    Returns:
-        The loss before the step.
-    """
-    with tf.GradientTape() as tape:
-        loss = loss_fn()
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    return loss

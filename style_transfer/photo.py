@@ -112,7 +112,7 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
         return losses.region_style_targets(model, style_at, regions, settings.style_layers,
                                            area_weighted=settings.AREA_WEIGHTED)
 
-    def stage(previous, size, name, iterations, numpy_terms=None):
+    def stage(previous, size, name, iterations, extra_terms=None):
         content_at, (style_at,) = rescaled(content_image, [style_image], size,
                                            settings.style_scale)
         init_image = transfer.start_image(previous, content_at, lambda: images.initial_image(
@@ -121,7 +121,7 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
         return optimise_stage((size, name), model, content_at, [style_at],
                               style_targets(content_at, style_at), init_image, objective,
                               dataclasses.replace(settings, iterations=iterations), progress,
-                              numpy_terms)
+                              extra_terms)
 
     # Stage 1 without L_m, coarse to fine; stage 2 with it, from stage 1's result (Sec. 4).
     first, sizes = settings.iterations // 2, settings.sizes()
@@ -133,7 +133,8 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
         laplacian = matting.matting_laplacian(content_at / 255.0, settings.matting_epsilon)
         stages.append(stage(stages[-1].result.image if stages else None, sizes[-1], "stage2",
                             settings.iterations - first,
-                            matting.photorealism_term(laplacian, settings.photo_weight)))
+                            {"photo": matting.photorealism_term(laplacian,
+                                                                settings.photo_weight)}))
     image, smooth = stages[-1].result.image, None
     if settings.smooth and not stages[-1].result.interrupted:
         smooth = {"radius": settings.smooth_radius, "epsilon": settings.smooth_epsilon}

@@ -124,6 +124,7 @@ class DoodleSettings(SemanticSettings):
     """`doodle_2_art`'s settings: mrf, neural-doodle's; gram, the Gatys recipe per region."""
     patch_loss: str = override(SemanticSettings, "patch_loss", "mrf")
     init: str = override(GatysSettings, "init", "noise")
+    bounds: bool = override(GatysSettings, "bounds", True)  # neural-doodle's L-BFGS-B.
     LOSS_DEFAULTS: typing.ClassVar[dict] = {
         "gram": dict(GATYS_REGIONS, semantic_weight=10.0, patch_stride=1),
         "mrf": dict(content_weight=10.0, style_weight=25.0, tv_weight=1.0, tv_beta=2.5,

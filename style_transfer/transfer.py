@@ -122,7 +122,7 @@ class Result:
 
 
 def optimise(model, content_image, style_targets, init_image, objective, iterations, *,
-             optimizer="scipy", callback=None, numpy_terms=None):
+             optimizer="scipy", bounds=None, callback=None, extra_terms=None):
     """Minimises `objective` over the pixels from `init_image` (Eq. 7, Sec. 2.3).
 
     Args:
@@ -137,8 +137,10 @@ def optimise(model, content_image, style_targets, init_image, objective, iterati
         objective: `losses.Objective`.
         iterations: L-BFGS iterations.
         optimizer: "scipy" or "tf" (`optimize.minimize`).
+        bounds: (low, high) for every pixel, or None.
         callback: per-iteration callback (`optimize.Iteration`).
-        numpy_terms: extra loss terms computed outside TensorFlow (`optimize.lbfgs`).
+        extra_terms: name -> function of the image tensor, more terms of the loss (the
+            photorealism term of `matting`).
 
     Returns:
         `optimize.Result`.
@@ -148,10 +150,14 @@ def optimise(model, content_image, style_targets, init_image, objective, iterati
 
     def total_loss(image):
         features = {} if model is None else losses.features_of(model, image)
-        return objective.terms(features, image, content_features, style_targets)
+        terms = objective.terms(features, image, content_features, style_targets)
+        for name, term in (extra_terms or {}).items():
+            terms[name] = term(image)
+            terms["total"] = terms["total"] + terms[name]
+        return terms
 
     return optimize.minimize(total_loss, init_image, max_iterations=iterations,
-                             optimizer=optimizer, callback=callback, numpy_terms=numpy_terms)
+                             optimizer=optimizer, bounds=bounds, callback=callback)
 
 
 def output_sizes(size, scales):

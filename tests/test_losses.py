@@ -3,6 +3,7 @@ the paper's form and ours), and its gradient against central differences."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from conftest import as_numpy, central_difference, tape_gradient
 from style_transfer import losses
@@ -308,3 +309,24 @@ def test_too_small_image_for_the_deepest_layer_is_a_clear_error(random_model):
     with pytest.raises(ValueError, match=r"content image \(12x12 px\) is too small for "
                                          r"layer relu5_1.*larger size"):
         losses.content_targets(random_model, np.zeros((12, 12, 3)), ["relu4_2"])
+
+
+@pytest.mark.parametrize("kind", ["hard", "soft", "empty"])
+def test_gathered_region_grams_equal_the_dense_masked_product(rng, kind):
+    """A mask given as an array is gathered to its support (one full Gram for k regions
+    that partition the image); the Gram matrices and the style loss's gradients are those
+    of the dense product Σ_k m_k F_k F_kᵀ / Σ_k m_k, to float32 rounding."""
+    features = rng.uniform(0, 3, (20, 24, 16)).astype(np.float32)
+    mask = {"hard": (rng.uniform(size=(20, 24)) > 0.6).astype(np.float32),
+            "soft": np.clip(rng.uniform(-1, 1, (20, 24)), 0, 1).astype(np.float32),
+            "empty": np.zeros((20, 24), np.float32)}[kind]
+    target = rng.uniform(0, 2, (16, 16)).astype(np.float32)
+    dense_mask = tf.constant(mask)  # A tensor takes the dense path.
+    np.testing.assert_allclose(as_numpy(losses.gram_matrix(features, mask)),
+                               as_numpy(losses.gram_matrix(features, dense_mask)),
+                               rtol=1e-5, atol=1e-6)
+    gathered = tape_gradient(lambda f: losses.style_loss(target, f, mask), features)
+    dense = tape_gradient(lambda f: losses.style_loss(target, f, dense_mask), features)
+    np.testing.assert_allclose(gathered, dense, rtol=1e-5, atol=1e-7)
+    if kind != "empty":
+        assert np.all(gathered[mask == 0] == 0) and np.abs(gathered).max() > 0

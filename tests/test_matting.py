@@ -3,6 +3,7 @@ the guided filter against a literal per-window fit."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from style_transfer import matting
 
@@ -68,11 +69,17 @@ def test_photorealism_loss_and_gradient(rng):
         numeric = (matting.photorealism_loss(laplacian, up)[0]
                    - matting.photorealism_loss(laplacian, down)[0]) / 2e-6
         assert gradient[index] == pytest.approx(numeric, rel=1e-6, abs=1e-9)
-    # On [0, 255] images, the term for optimize.lbfgs scales by λ and the chain rule.
+    # On [0, 255] images, the TensorFlow term scales by λ and the chain rule, in float64
+    # inside whatever the image's dtype.
     term = matting.photorealism_term(laplacian, weight=3.0)
-    values, pixel_gradient = term(output * 255.0)
-    assert values["photo"] == pytest.approx(3.0 * loss)
-    np.testing.assert_allclose(pixel_gradient, 3.0 * gradient / 255.0)
+    for dtype, tolerance in ((tf.float64, 1e-12), (tf.float32, 1e-6)):
+        pixels = tf.constant(output * 255.0, dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(pixels)
+            value = term(pixels)
+        assert float(value) == pytest.approx(3.0 * loss, rel=tolerance)
+        np.testing.assert_allclose(tape.gradient(value, pixels).numpy(),
+                                   3.0 * gradient / 255.0, rtol=tolerance, atol=1e-12)
 
 
 def test_too_small_image_is_refused():

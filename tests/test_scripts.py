@@ -72,6 +72,17 @@ def test_style_transfer_writes_image_and_complete_report(inputs):
     assert "iteration     2/2" in done.stdout
 
 
+def test_scipys_optimizer_writes_the_same_report_and_checkpoints(inputs):
+    done = run_script(tiny_args(inputs, "--optimizer", "scipy", "--bounds",
+                                "--checkpoint_every", "2"), cwd=inputs)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((inputs / "out.json").read_text())
+    assert report["settings"]["optimizer"] == "scipy" and report["settings"]["bounds"]
+    assert report["iterations"] == 2 and "ITERATIONS REACHED LIMIT" in report["stop_reason"]
+    assert (inputs / "out_0002.png").is_file()
+    assert report["stages"][0]["seconds_outside_evaluation"] > 0
+
+
 def test_weights_file_is_hashed_in_the_report(inputs):
     from conftest import write_legacy_weights
     write_legacy_weights(inputs / "w.h5")
