@@ -50,13 +50,18 @@ def train_steps_per_second(network, rng):
     objective = settings.objective(model)
     styles = rng.uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
     grams = [losses.style_target(model, s, objective.style_layers).grams for s in styles]
-    trainer = cin.StyleTrainer(network, model, grams, objective)
-    trainer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    trainer = cin.StyleTrainer(network, model, grams, objective, keras.optimizers.Adam(1e-3))
+    strategy = tf.distribute.get_strategy()  # One device, as cin_train on one CPU.
+    step = trainer.step_function(strategy, batch_size=4)
     photos = rng.uniform(0, 255, (16, 256, 256, 3)).astype(np.float32)
-    data = tf.data.Dataset.from_tensor_slices(photos).batch(4, drop_remainder=True).repeat()
-    trainer.fit(data, epochs=1, steps_per_epoch=1, verbose=0, shuffle=False)  # Trace.
+    styles = np.zeros(16, np.int32)  # One style per batch, as cin_train draws them.
+    batches = iter(tf.data.Dataset.from_tensor_slices((photos, styles))
+                   .batch(4, drop_remainder=True).repeat())
+    step(batches)  # Trace.
     start = time.perf_counter()
-    trainer.fit(data, epochs=1, steps_per_epoch=_TRAIN_STEPS.value, verbose=0, shuffle=False)
+    for _ in range(_TRAIN_STEPS.value):
+        loss = step(batches)
+    float(loss)  # Wait for the last step.
     steps_per_second = _TRAIN_STEPS.value / (time.perf_counter() - start)
     print(f"training at 256 px, batch 4: {steps_per_second:.3f} steps/s "
           f"({1 / steps_per_second:.1f} s/step)", flush=True)

@@ -14,7 +14,13 @@ image_stylization objective on this network: content weight 1 at relu3_4, style 
 1e-4 at relu1_2, relu2_2, relu3_4 and relu4_4, average pooling, learning rate 1e-3
 (style_transfer/cin.py). Checkpoints are written every --checkpoint_every steps (the
 network in the .keras format, the optimizer's state and the step count); run the same
-command again to resume from the latest one.
+command again to resume from the latest one, under any --strategy.
+
+Several devices and machines (TensorFlow's tf.distribute, synchronous data parallelism):
+--batch_size is the global batch, split over the replicas, whose gradients are summed
+before every update, so a step is the one-device step on the same photos. --strategy
+mirrored uses the local GPUs; multi_worker runs one process per machine, each given the
+cluster in TF_CONFIG; auto picks (style_transfer/distribute.py). Only the chief writes.
 
 Example:
     python scripts/cin_train.py --style a.jpg,b.jpg --content_dir photos/ \
@@ -52,10 +58,13 @@ def main(argv):
     network, report = cin.StyleNetwork.train(
         _STYLE.value, _CONTENT_DIR.value, _CHECKPOINT_DIR.value,
         progress=None if _QUIET.value else "bar", **cli.values(_SETTINGS))
-    path = _REPORT.value or str(pathlib.Path(_CHECKPOINT_DIR.value) / "report.json")
-    reporting.write_report(path, report, start_time=start_time, flags=cli.flag_values())
-    reporting.say(f"wrote {report['model']} and {path} (step {report['steps']}, "
-                  f"{report['images_per_second']:.2f} images/s)", _QUIET.value)
+    if report["chief"]:  # Of several workers, only the chief writes.
+        path = _REPORT.value or str(pathlib.Path(_CHECKPOINT_DIR.value) / "report.json")
+        reporting.write_report(path, report, start_time=start_time, flags=cli.flag_values())
+        rate = report["images_per_second"]
+        reporting.say(f"wrote {report['model']} and {path} (step {report['steps']}, "
+                      f"{report['replicas']} replica(s), "
+                      f"{'-' if rate is None else f'{rate:.2f}'} images/s)", _QUIET.value)
     return cli.EXIT_INTERRUPTED if report["interrupted"] else 0
 
 

@@ -31,11 +31,11 @@ by default, for CPUs (it changes the gradient's noise, not the objective).
 """
 
 import dataclasses
+import itertools
 import json
 import pathlib
 import time
 import typing
-import warnings
 
 import keras
 import numpy as np
@@ -43,7 +43,7 @@ import tensorflow as tf
 from keras import ops
 from PIL import Image
 
-from style_transfer import files, images, losses, optimize, parameters, vgg
+from style_transfer import distribute, files, images, losses, parameters, reporting, vgg
 from style_transfer.gatys import ObjectiveSettings
 from style_transfer.parameters import ArgumentError, override, parameter, settings_from
 
@@ -101,13 +101,21 @@ class ReflectionPadding2D(keras.layers.Layer):
         return {**super().get_config(), "padding": self.padding}
 
 
-def transformer_network(num_styles, base_filters=32, num_residual_blocks=5):
+def transformer_network(num_styles, base_filters=32, num_residual_blocks=5, seed=None,
+                        conv_biases=False):
     """The style transfer network of Dumoulin et al.: (image in [0, 255], w) -> image.
 
     Args:
         num_styles: N, the rows of every γ and β.
         base_filters: 32 in the paper; the layers have 1, 2 and 4 times as many.
         num_residual_blocks: 5 in the paper.
+        seed: seeds the kernels' initial values (Glorot uniform, Keras' default), so a
+            training run starts from the same network under every strategy; None: unseeded.
+        conv_biases: give the convolutions biases. Off: the instance norm after every
+            convolution subtracts the channel's mean, so a bias cancels, has no gradient
+            but rounding noise, and Adam would turn that noise into steps of the
+            learning rate (Magenta's convolutions before a normaliser have none either).
+            Networks saved before had them; `cin_inference` drops them.
 
     Returns:
         keras.Model with inputs [image (B, H, W, 3), style weights (B, N)] and output
@@ -115,10 +123,14 @@ def transformer_network(num_styles, base_filters=32, num_residual_blocks=5):
     """
     image = keras.Input((None, None, 3), name="image")
     style_weights = keras.Input((num_styles,), name="style_weights")
+    layer_seeds = itertools.count(0 if seed is None else seed)
 
     def conv(x, filters, kernel, stride=1, relu=True):
         x = ReflectionPadding2D(kernel // 2)(x)
-        x = keras.layers.Conv2D(filters, kernel, strides=stride)(x)
+        initializer = keras.initializers.GlorotUniform(
+            None if seed is None else next(layer_seeds))
+        x = keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=conv_biases,
+                                kernel_initializer=initializer)(x)
         x = ConditionalInstanceNormalization(num_styles)([x, style_weights])
         return keras.layers.ReLU()(x) if relu else x
 
@@ -169,6 +181,12 @@ class CINSettings(ObjectiveSettings):
                                      group="training")
     network_width: int = parameter(32, "Filters of the first convolution (Dumoulin et al.: "
                                        "32).", low=1, high=1024, group="training")
+    strategy: str = parameter("auto", "How training spreads over devices and machines: "
+                                      "one_device, mirrored (the local GPUs), multi_worker "
+                                      "(machines named by TF_CONFIG), or auto (multi_worker "
+                                      "with TF_CONFIG, mirrored with several GPUs, else "
+                                      "one_device).", choices=distribute.STRATEGIES,
+                              group="training")
     checkpoint_every: int = parameter(200, "Save the network, the optimiser's state and the "
                                            "step count every N steps (and at the end).",
                                       low=1, high=10 ** 8, group="training")
@@ -182,32 +200,27 @@ class CINSettings(ObjectiveSettings):
                                               f"network halves the size twice)")
 
 
-class StyleTrainer(keras.Model):
-    """Trains a transformer network on N styles; each batch trains one random style.
+class StyleTrainer:
+    """Trains a transformer network on N styles; each step trains one style.
 
     The loss is the objective of the shared package on the network's outputs:
     α L_content(output, photo) + β L_style(output, style s) + λ_tv TV, averaged over
     the batch (the perceptual losses of Johnson et al. 2016, arXiv:1603.08155).
+
+    Under a `tf.distribute` strategy every replica takes its share of the global batch.
+    Keras' optimizer sums the replicas' gradients (an all-reduce) and applies the same
+    update on every replica, so each replica's mean loss is divided by the number of
+    replicas: the update is the one-device update for the mean over the global batch.
     """
 
-    def __init__(self, transformer, feature_model, style_grams, objective, seed=0, **kwargs):
-        super().__init__(**kwargs)
-        self.seed_generator = keras.random.SeedGenerator(seed)
+    def __init__(self, transformer, feature_model, style_grams, objective, optimizer):
         self.transformer, self.feature_model = transformer, feature_model
         self.feature_model.trainable = False
-        self.objective = objective
+        self.objective, self.optimizer = objective, optimizer
         self.num_styles = len(style_grams)
         # layer -> (N, C, C): the Gram matrices per position of every style, stacked.
         self.stacked_grams = {layer: ops.stack([grams[layer] for grams in style_grams])
                               for layer in objective.style_layers}
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker]
-
-    def call(self, inputs):
-        return self.transformer(inputs)
 
     def batch_loss(self, photos, style_index):
         """The mean loss over a batch of photos (B, H, W, 3) in [0, 255], for style s."""
@@ -227,13 +240,48 @@ class StyleTrainer(keras.Model):
                 [target])["total"])
         return ops.mean(ops.stack(totals))
 
-    def train_step(self, photos):
-        style_index = keras.random.randint((), 0, self.num_styles, seed=self.seed_generator)
-        loss = optimize.descent_step(self.optimizer,
-                                     lambda: self.batch_loss(photos, style_index),
-                                     self.transformer.trainable_variables)
-        self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+    def replica_step(self, photos, style_index, num_replicas=1):
+        """One Adam step from one replica's photos; returns their mean loss."""
+        variables = self.transformer.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.batch_loss(photos, style_index)
+            share = loss / num_replicas  # The optimizer sums the replicas' gradients.
+        self.optimizer.apply_gradients(zip(tape.gradient(share, variables), variables))
+        return loss
+
+    def step_function(self, strategy, batch_size):
+        """One compiled training step under `strategy`: the next global batch (of
+        `batch_size`) from a distributed iterator of (photos, style indices), one update
+        on every replica. Returns the mean loss over the global batch (before the update)."""
+        replicas = strategy.num_replicas_in_sync
+
+        def replica_step(photos, styles):  # A batch trains one style: styles are equal.
+            # Multi-worker input loses the static batch size that batch_loss unrolls.
+            photos = tf.ensure_shape(photos, (batch_size // replicas, None, None, 3))
+            return self.replica_step(photos, styles[0], replicas)
+
+        @tf.function
+        def step(iterator):
+            photos, styles = next(iterator)
+            losses_per_replica = strategy.run(replica_step, args=(photos, styles))
+            return strategy.reduce(tf.distribute.ReduceOp.MEAN, losses_per_replica,
+                                   axis=None)
+        return step
+
+    def save(self, folder, state):
+        """The network, Adam's moments and the state (JSON), each written atomically."""
+        folder = pathlib.Path(folder)
+        with files.atomic_path(folder / "model.keras") as temporary:
+            self.transformer.save(temporary)
+        moments = [v.numpy() for v in self.optimizer.variables]
+        files.write_atomically(folder / "optimizer.npz", lambda f: np.savez(f, *moments))
+        files.write_json(folder / "state.json", state)
+
+    def restore_optimizer(self, path):
+        """Adam's moments and step count from `save`: resuming loses nothing."""
+        saved = np.load(path)
+        for index, variable in enumerate(self.optimizer.variables):
+            variable.assign(saved[f"arr_{index}"])
 
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -267,58 +315,99 @@ def photo_paths(folder):
         raise ArgumentError("content_dir", f"{folder}: none of its {len(candidates)} image "
                                            f"files is readable (first: {skipped[0]})")
     if skipped:
-        warnings.warn(images.ImageWarning(
-            f"{folder}: skipped {len(skipped)} of {len(candidates)} files that are not "
-            f"readable images (first: {skipped[0]})"))
+        images.warn(f"{folder}: skipped {len(skipped)} of {len(candidates)} files that are "
+                    f"not readable images (first: {skipped[0]})")
     return readable
 
 
-def random_crops(paths, size, seed):
-    """Endless shuffled square crops of the photos, float32 RGB in [0, 255]. A file that
-    fails to decode is skipped (with one warning naming it) from then on."""
-    rng = np.random.default_rng(seed)
-    paths = list(paths)
-    while paths:
-        for index in rng.permutation(len(paths)):
-            try:
-                photo = images.load(paths[index])
-            except ValueError as error:
-                warnings.warn(images.ImageWarning(f"skipped from now on: {error}"))
-                paths[index] = None
+class TrainingCrops:
+    """The training stream: example e is a square crop of one photo; step k has a style.
+
+    Each example is a function of (seed, e) alone: a new random order of the photos for
+    every pass over them, the crop's position drawn for the example, and the style of
+    step k drawn for the step. So the stream is the same whoever reads it: one device,
+    the replicas of a machine, or several machines each reading its own share; and a
+    resumed run sees what the interrupted one would have seen next.
+    """
+
+    def __init__(self, paths, size, num_styles, seed):
+        self.paths, self.size = list(paths), size
+        self.num_styles, self.seed = num_styles, seed
+        self.unreadable = set()  # Photos that failed to decode: skipped from then on.
+        self._epoch_order = (None, None)
+
+    def order(self, epoch):
+        """The photos' order in pass `epoch` (a permutation of their indices)."""
+        cached, order = self._epoch_order  # One read: decoding threads share the cache.
+        if cached != epoch:
+            order = np.random.default_rng([self.seed, 0, epoch]).permutation(len(self.paths))
+            self._epoch_order = (epoch, order)
+        return order
+
+    def style(self, step):
+        """The style trained at step k."""
+        return int(np.random.default_rng([self.seed, 2, step]).integers(self.num_styles))
+
+    def crop(self, example):
+        """Example e: (size, size, 3) float32 RGB in [0, 255]. A photo that fails to
+        decode is skipped, with one warning naming it, for the next one in the order.
+
+        Raises:
+            ValueError: no photo decodes.
+        """
+        epoch, position = divmod(example, len(self.paths))
+        order = self.order(epoch)
+        for shift in range(len(order)):
+            index = order[(position + shift) % len(order)]
+            if index in self.unreadable:
                 continue
-            scale = size / min(photo.shape[:2])  # The shorter side becomes the crop size.
-            photo = images.resize(photo, max(size, round(photo.shape[0] * scale)),
-                                  max(size, round(photo.shape[1] * scale)))
-            y = rng.integers(0, photo.shape[0] - size + 1)
-            x = rng.integers(0, photo.shape[1] - size + 1)
-            yield photo[y:y + size, x:x + size]
-        paths = [p for p in paths if p is not None]
-    raise ValueError("no photo of the training folder could be decoded")
+            try:
+                photo = images.load(self.paths[index])
+                break
+            except ValueError as error:
+                self.unreadable.add(index)
+                images.warn(f"skipped from now on: {error}")
+        else:
+            raise ValueError("no photo of the training folder could be decoded")
+        size = self.size
+        scale = size / min(photo.shape[:2])  # The shorter side becomes the crop size.
+        photo = images.resize(photo, max(size, round(photo.shape[0] * scale)),
+                              max(size, round(photo.shape[1] * scale)))
+        rng = np.random.default_rng([self.seed, 1, example])
+        y = rng.integers(0, photo.shape[0] - size + 1)
+        x = rng.integers(0, photo.shape[1] - size + 1)
+        return photo[y:y + size, x:x + size]
 
+    def dataset(self, batch_size, first_step, last_step, context=None):
+        """The `tf.data` pipeline of one input pipeline: (photos, styles) batches for one
+        replica at a time, of steps first_step .. last_step - 1.
 
-class _Checkpoints(keras.callbacks.Callback):
-    """Counts steps, keeps the loss history, saves every N steps, and reports progress."""
+        Step k's global batch is examples k B .. k B + B - 1; input pipeline i of n (one
+        per machine) reads its B / n of them, and hands them to its replicas in turn.
+        Photos decode in parallel threads, in order.
 
-    def __init__(self, folder, every, state, trainer, progress, total):
-        super().__init__()
-        self.folder, self.every, self.state, self.trainer = folder, every, state, trainer
-        self.progress, self.total = progress, total
+        Args:
+            batch_size: B, the global batch.
+            context: the `tf.distribute.InputContext` (None: one pipeline, one replica).
+        """
+        context = context or tf.distribute.InputContext()
+        per_replica = context.get_per_replica_batch_size(batch_size)
+        share = batch_size // context.num_input_pipelines
+        offset = context.input_pipeline_id * share
 
-    def on_train_batch_end(self, batch, logs=None):
-        self.state["step"] += 1
-        self.state["loss_history"].append(float(logs["loss"]))
-        if callable(self.progress):
-            self.progress(self.state["step"], float(logs["loss"]), self.total)
-        if self.state["step"] % self.every == 0:
-            self.save()
+        def load(example):
+            example = int(example)
+            return self.crop(example), np.int32(self.style(example // batch_size))
 
-    def save(self):
-        """The network, Adam's moments and the state, each written atomically."""
-        with files.atomic_path(self.folder / "model.keras") as temporary:
-            self.trainer.transformer.save(temporary)
-        moments = [v.numpy() for v in self.trainer.optimizer.variables]
-        files.write_atomically(self.folder / "optimizer.npz", lambda f: np.savez(f, *moments))
-        files.write_json(self.folder / "state.json", self.state)
+        def decoded(example):
+            crop, style = tf.numpy_function(load, [example], (tf.float32, tf.int32))
+            return tf.ensure_shape(crop, (self.size, self.size, 3)), tf.ensure_shape(style, ())
+
+        examples = tf.data.Dataset.range(first_step, last_step).flat_map(
+            lambda step: tf.data.Dataset.range(step * batch_size + offset,
+                                               step * batch_size + offset + share))
+        return (examples.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+                .batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
 
 class StyleNetwork:
@@ -331,8 +420,13 @@ class StyleNetwork:
     Stylising runs `cin_inference.Stylizer`, the same function with fewer multiply-adds.
     """
 
-    def __init__(self, network):
+    def __init__(self, network, style_names=None, vgg_weights=None):
+        """`style_names`: what each style was trained on (default "style k");
+        `vgg_weights`: the loss network's weights in training (`vgg.Weights.to_json()`),
+        None where unknown."""
         self.network = network
+        self.style_names = list(style_names or [f"style {k}" for k in range(self.num_styles)])
+        self.vgg_weights = vgg_weights
         self._stylizers = {}
 
     @property
@@ -341,17 +435,26 @@ class StyleNetwork:
 
     @classmethod
     def load(cls, path):
-        """A network saved by `save` or by training.
+        """A network saved by `save` or by training; a training folder's state.json beside
+        it names the styles and the loss network's weights.
 
         Raises:
             ArgumentError: not such a file (names `model`).
         """
         try:
-            return cls(keras.models.load_model(path))
+            network = keras.models.load_model(path)
         except Exception as error:  # Keras raises several types for a bad file.
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise ArgumentError("model", f"{path}: not a network saved by cin_train "
                                          f"({reason})") from None
+        try:
+            state = json.loads((pathlib.Path(path).parent / "state.json").read_text())
+            names, weights = list(state["styles"]), state.get("vgg_weights")
+        except (OSError, ValueError, KeyError, TypeError):
+            names, weights = None, None  # Saved elsewhere: nothing known of its training.
+        if names is not None and len(names) != network.inputs[1].shape[-1]:
+            names = None
+        return cls(network, names, weights)
 
     def save(self, path):
         """Writes the network (.keras), atomically."""
@@ -402,6 +505,16 @@ class StyleNetwork:
         """T(x, w) for a mix of styles {index: weight}: γ = Σ w_s γ_s, β = Σ w_s β_s."""
         return self.stylize(image, weights, precision=precision)
 
+    def stylize_folder(self, source, output_dir, style=0, *, shard=(0, 1), max_size=None,
+                       batch_size=4, precision="auto", progress="bar"):
+        """Stylises a folder, a glob or a list of images (a video's frames) with one
+        style or mix, in batches, resumably and in shards (`cin_folders.stylize_folder`,
+        which gives the arguments and the report)."""
+        from style_transfer import cin_folders
+        return cin_folders.stylize_folder(
+            self.stylizer(precision), self.style_weights(style), source, output_dir,
+            shard=shard, max_size=max_size, batch_size=batch_size, progress=progress)
+
     def interpolation_rows(self, image, num_steps, *, precision="auto"):
         """Row s moves from style s to style s+1 in equal steps (Dumoulin et al., Fig. 7)."""
         photo = images.as_image(image, "content")
@@ -415,71 +528,121 @@ class StyleNetwork:
 
         Checkpoints (network, Adam's moments, step count and loss history) go to
         `checkpoint_dir` every `checkpoint_every` steps, at the end and on Ctrl-C; calling
-        again with the same folder resumes there, and a larger `steps` trains on.
+        again with the same folder resumes there, under any strategy, and a larger
+        `steps` trains on. Under a `strategy` over several machines, only the chief
+        writes, and every worker reads the folder to resume (a shared file system, or
+        a copy on each machine).
+
+        Call it before any other TensorFlow work in the process when the strategy is
+        multi_worker (`distribute.create`).
 
         Args:
             styles: the style images (paths, PIL images or arrays), one per style.
             content_dir: a folder of photos (random square crops of them are used).
             checkpoint_dir: where checkpoints go (created if needed).
-            progress: "bar" (Keras' progress bar), None, or `progress(step, loss, steps)`.
+            progress: "bar" (a progress bar on the chief), None, or
+                `progress(step, loss, steps)`.
             **options: `CINSettings` fields.
 
         Returns:
-            (StyleNetwork, report fields): the report has the steps, the loss history,
-            whether Ctrl-C stopped it, and the settings.
+            (StyleNetwork, report fields): the report has the steps, the loss of every
+            step, the strategy, replicas and workers, images per second, whether Ctrl-C
+            stopped it, and the settings.
         """
         settings = settings_from(CINSettings, options)
+        strategy = distribute.create(settings.strategy)  # First: see `distribute.create`.
+        replicas = strategy.num_replicas_in_sync
+        if settings.batch_size % replicas:
+            raise ArgumentError("batch_size", f"{settings.batch_size}: the global batch is "
+                                              f"split over {replicas} replicas; use a "
+                                              f"multiple of {replicas}")
+        chief = distribute.is_chief(strategy)
         folder = pathlib.Path(checkpoint_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        if chief:
+            folder.mkdir(parents=True, exist_ok=True)
         paths = photo_paths(content_dir)
         style_names = [images.describe(s, f"style {k}") for k, s in enumerate(styles)]
         style_images = [images.resize_longest_side(images.as_image(s, "style"),
                                                    settings.image_size) for s in styles]
-        model = settings.feature_model()
-        objective = settings.objective(model)
-        # The style targets Â_s^l of every style, once; the network, new or resumed.
-        style_grams = [losses.style_target(model, s, objective.style_layers).grams
-                       for s in style_images]
         state = {"step": 0, "loss_history": [], "styles": style_names}
-        if (folder / "state.json").is_file():
+        resuming = (folder / "state.json").is_file()
+        if resuming:
             state = json.loads((folder / "state.json").read_text())
             if state["styles"] != style_names:
                 raise ArgumentError("checkpoint_dir", f"{folder} holds a network for "
                                                       f"{','.join(state['styles'])}; use "
                                                       f"another folder")
-            transformer = cls.load(folder / "model.keras").network
-        else:
-            transformer = transformer_network(len(style_images), settings.network_width)
-        trainer = StyleTrainer(transformer, model, style_grams, objective, seed=settings.seed)
-        trainer.compile(optimizer=keras.optimizers.Adam(settings.learning_rate))
-        if (folder / "optimizer.npz").is_file():  # Adam's moments: resuming loses nothing.
-            trainer.optimizer.build(transformer.trainable_variables)
-            saved = np.load(folder / "optimizer.npz")
-            for index, variable in enumerate(trainer.optimizer.variables):
-                variable.assign(saved[f"arr_{index}"])
+        with strategy.scope():  # Every variable a replica uses is made here, mirrored.
+            model = settings.feature_model(fresh=True)
+            objective = settings.objective(model)
+            # The style targets Â_s^l of every style, once; the network, new or resumed.
+            style_grams = [losses.style_target(model, s, objective.style_layers).grams
+                           for s in style_images]
+            transformer = (cls.load(folder / "model.keras").network if resuming else
+                           transformer_network(len(style_images), settings.network_width,
+                                               seed=settings.seed))
+            optimizer = keras.optimizers.Adam(settings.learning_rate)
+            optimizer.build(transformer.trainable_variables)
+        trainer = StyleTrainer(transformer, model, style_grams, objective, optimizer)
+        state["vgg_weights"] = model.weights_source.to_json()  # For whoever loads it.
+        if resuming and (folder / "optimizer.npz").is_file():
+            trainer.restore_optimizer(folder / "optimizer.npz")
 
-        size = settings.image_size
-        photos = tf.data.Dataset.from_generator(
-            lambda: random_crops(paths, size, settings.seed + state["step"]),
-            output_signature=tf.TensorSpec((size, size, 3), tf.float32))
-        photos = photos.batch(settings.batch_size, drop_remainder=True).prefetch(2)
-        checkpoints = _Checkpoints(folder, settings.checkpoint_every, state, trainer,
-                                   progress, settings.steps)
-        remaining, interrupted, start = settings.steps - state["step"], False, time.time()
+        crops = TrainingCrops(paths, settings.image_size, len(style_images), settings.seed)
+        first_step = state["step"]
+        batches = strategy.distribute_datasets_from_function(
+            lambda context: crops.dataset(settings.batch_size, first_step, settings.steps,
+                                          context))
+        step_function = trainer.step_function(strategy, settings.batch_size)
+        iterator = iter(batches)
+        workers = distribute.num_workers(strategy)
+        show = _training_progress(progress if chief else None, settings.steps)
+        reporting.note(progress if chief else None,
+                       f"training on {replicas} replica(s), {workers} worker(s) "
+                       f"({distribute.resolve(settings.strategy)}): global batch "
+                       f"{settings.batch_size}, {settings.batch_size // replicas} per replica")
+        interrupted, clock = False, []
         try:
-            if remaining > 0:
-                trainer.fit(photos, epochs=1, steps_per_epoch=remaining,
-                            callbacks=[checkpoints], shuffle=False,
-                            verbose=1 if isinstance(progress, str) and progress == "bar"
-                            else 0)
+            while state["step"] < settings.steps:
+                loss = float(step_function(iterator))
+                clock.append(time.perf_counter())  # The first step also compiles.
+                state["step"] += 1
+                state["loss_history"].append(loss)
+                images_per_second = _rate(clock, settings.batch_size)
+                show(state["step"], loss, images_per_second)
+                if chief and state["step"] % settings.checkpoint_every == 0:
+                    trainer.save(folder, state)
         except KeyboardInterrupt:
             interrupted = True
-        checkpoints.save()
-        seconds = time.time() - start
-        trained = state["step"] - (settings.steps - remaining)
-        return cls(transformer), {
+        if chief:
+            trainer.save(folder, state)
+        return cls(transformer, style_names, state["vgg_weights"]), {
             "technique": "cin_train", "settings": parameters.as_dict(settings),
             "weights": model.weights_source.to_json(), "model": str(folder / "model.keras"),
             "steps": state["step"], "interrupted": interrupted,
-            "images_per_second": trained * settings.batch_size / max(seconds, 1e-9),
+            "strategy": distribute.resolve(settings.strategy), "replicas": replicas,
+            "workers": workers, "chief": chief, "images_per_second": _rate(clock, settings.batch_size),
             "loss_history": state["loss_history"]}
+
+
+def _rate(clock, batch_size):
+    """Images per second over the steps timed after the first (which compiles)."""
+    if len(clock) < 2:
+        return None
+    return (len(clock) - 1) * batch_size / (clock[-1] - clock[0])
+
+
+def _training_progress(progress, steps):
+    """show(step, loss, images_per_second) for `progress` ("bar", None or a function)."""
+    if progress is None:
+        return lambda step, loss, rate: None
+    if callable(progress):
+        return lambda step, loss, rate: progress(step, loss, steps)
+    if progress != "bar":
+        raise ArgumentError("progress", f"{progress!r}: give 'bar', None or a function "
+                                        f"progress(step, loss, steps)")
+    bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "images/s"])
+
+    def show(step, loss, rate):
+        bar.update(step, values=[("loss", loss)] + ([("images/s", rate)] if rate else []))
+    return show

@@ -68,7 +68,7 @@ tensorflow.get_logger().setLevel("ERROR")
 # Flag name -> the --help heading it is listed under, in this order.
 GROUPS = {"inputs": "Inputs", "objective": "Objective (Eq. 7 and its layers)",
           "method": "Method", "optimisation": "Optimisation", "training": "Training",
-          "network": "Network", "output": "Output and progress"}
+          "network": "Network", "server": "Server", "output": "Output and progress"}
 _GROUP_OF = {}
 _RUN_FLAGS = {}  # The output flags, once defined: for the report of an internal error.
 # Every numeric flag (or list of numbers): name -> (int or float, low, high, positive),
@@ -180,6 +180,16 @@ def values(holders):
     return {name: (_typed_items(kind, holder.value, name) if kind.is_tuple and holder.value
                    is not None else holder.value)
             for name, (holder, kind) in holders.items()}
+
+
+def check(parse, value):
+    """A flag validator from the library's own parser of a value: True, or the parser's
+    `ArgumentError` as the flag's one-line error."""
+    try:
+        parse(value)
+    except parameters.ArgumentError as error:
+        _fail(error.argument, error.detail)
+    return True
 
 
 def text_list(name, default, help_text, heading="method"):

@@ -13,6 +13,7 @@ half an image.
 import contextlib
 import os
 import pathlib
+import threading
 import warnings
 
 import numpy as np
@@ -29,6 +30,11 @@ SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP",
 # float32 planes (12); measured 41 bytes on a 64-megapixel PNG (README). The limit
 # allows 64, so a file is decoded only when it fits in what the system has available.
 DECODE_BYTES_PER_PIXEL = 64
+# `warnings.catch_warnings` swaps process-wide state, so it is not thread-safe (Python's
+# warnings documentation): decoding threads (tf.data's) take turns capturing Pillow's
+# warnings, and `warn` takes the same lock, so no thread's warning is lost in another's
+# capture.
+_WARNINGS_LOCK = threading.RLock()
 
 
 class ImageError(ValueError):
@@ -111,13 +117,15 @@ def _to_rgb_array(image, where):
                          f"as RGB") from None
 
 
-def load(path, max_size=None):
+def load(path, max_size=None, max_pixels=None):
     """Reads an image file as float32 RGB (H, W, 3) in [0, 255].
 
     Args:
         path: image file.
         max_size: if given, the image is resized (Lanczos) so that its longest side is
             exactly this many pixels, keeping the aspect ratio.
+        max_pixels: refuse larger images (read from the header, before decoding), below
+            what the memory available can decode (a server's own limit).
 
     Raises:
         ValueError: a missing, empty, truncated, unreadable or too large file, or one
@@ -129,16 +137,18 @@ def load(path, max_size=None):
         raise ImageError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty; give an image file")
-    with warnings.catch_warnings(record=True) as caught:
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with _our_pixel_limit(), Image.open(path) as image:
                 pixels, limit = image.width * image.height, max_decode_pixels()
+                reason = "that the memory available can decode"
+                if max_pixels is not None and max_pixels < limit:
+                    limit, reason = max_pixels, "allowed"
                 if pixels > limit:
                     raise ImageError(
                         f"{path}: {image.width}x{image.height} is {pixels:,} pixels, more "
-                        f"than the {limit:,} that the memory available can decode; give a "
-                        f"smaller image")
+                        f"than the {limit:,} {reason}; give a smaller image")
                 image = ImageOps.exif_transpose(image)
                 image.load()
                 array = _to_rgb_array(image, path)
@@ -151,8 +161,15 @@ def load(path, max_size=None):
     messages = [str(w.message) if issubclass(w.category, ImageWarning)
                 else f"{path}: {str(w.message).splitlines()[0]}" for w in caught]
     for message in dict.fromkeys(messages):  # Once each: Pillow repeats itself.
-        warnings.warn(ImageWarning(message))
+        warn(message)
     return array if max_size is None else resize_longest_side(array, max_size)
+
+
+def warn(message):
+    """Issues an `ImageWarning`, from any thread, without losing it to a decoding
+    thread's capture (see `_WARNINGS_LOCK`)."""
+    with _WARNINGS_LOCK:
+        warnings.warn(ImageWarning(message), stacklevel=2)
 
 
 def describe(source, name):

@@ -94,10 +94,9 @@ def tiny_trainer(styles, seed=0):
     model = vgg.feature_model(["relu1_1", "relu2_1"], weights="random")
     grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).grams for s in styles]
     objective = losses.Objective(1.0, 1e2, 0.0, ("relu2_1",), {"relu1_1": 0.5, "relu2_1": 0.5})
-    network = cin.transformer_network(len(styles), base_filters=4, num_residual_blocks=1)
-    trainer = cin.StyleTrainer(network, model, grams, objective, seed=seed)
-    trainer.compile(optimizer=keras.optimizers.Adam(5e-2))
-    return trainer
+    network = cin.transformer_network(len(styles), base_filters=4, num_residual_blocks=1,
+                                      seed=seed)
+    return cin.StyleTrainer(network, model, grams, objective, keras.optimizers.Adam(5e-2))
 
 
 def test_a_tiny_network_learns_two_styles(rng):
@@ -105,15 +104,30 @@ def test_a_tiny_network_learns_two_styles(rng):
     blue = np.clip(rng.normal([30, 30, 220], 20, (32, 32, 3)), 0, 255).astype(np.float32)
     photos = rng.uniform(60, 200, (8, 32, 32, 3)).astype(np.float32)
     trainer = tiny_trainer([red, blue])
-    data = tf.data.Dataset.from_tensor_slices(photos).batch(4, drop_remainder=True).repeat()
+    styles = np.repeat(np.arange(8, dtype=np.int32) % 2, 4).reshape(8, 4)  # Step k: k mod 2.
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.concatenate([photos[:4], photos[4:]] * 4), styles.ravel())).batch(4).repeat()
+    step = trainer.step_function(tf.distribute.get_strategy(), batch_size=4)
     before = [float(trainer.batch_loss(photos[:4], s)) for s in (0, 1)]
-    trainer.fit(data, epochs=1, steps_per_epoch=60, verbose=0, shuffle=False)
+    batches = iter(data)
+    for _ in range(60):
+        step(batches)
     after = [float(trainer.batch_loss(photos[:4], s)) for s in (0, 1)]
     assert after[0] < 0.3 * before[0] and after[1] < 0.3 * before[1]
     outputs = [keras.ops.convert_to_numpy(trainer.transformer(
         [photos[:1], np.eye(2, dtype=np.float32)[[s]]]))[0] for s in (0, 1)]
     assert outputs[0][..., 0].mean() > outputs[0][..., 2].mean()  # Style 0 is red,
     assert outputs[1][..., 2].mean() > outputs[1][..., 0].mean()  # style 1 blue.
+
+
+def test_a_seeded_network_starts_the_same(rng):
+    photo = rng.uniform(0, 255, (1, 16, 16, 3)).astype(np.float32)
+    weights = np.array([[1.0, 0.0]], np.float32)
+    outputs = [keras.ops.convert_to_numpy(cin.transformer_network(
+        2, base_filters=4, num_residual_blocks=1, seed=seed)([photo, weights]))
+        for seed in (3, 3, 4)]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert not np.allclose(outputs[0], outputs[2])
 
 
 def test_save_and_load_give_identical_outputs(tmp_path, rng):
@@ -161,6 +175,17 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     assert report["style_weights"] == [0.25, 0.75] and (
         report["precision"] == cin_inference.resolve_precision("auto"))  # This CPU's choice.
     assert (tmp_path / "grid.png").is_file()
+    # A folder in two shards: (the unreadable file and) p1 in one, p0 and p2 in the other.
+    for shard, written in (("0/2", 1), ("1/2", 2)):
+        done = run("cin_stylize.py", "--model", "run/model.keras", "--content_dir", "photos",
+                   "--output_dir", "styled", "--shard", shard, "--quiet", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert ("notes.txt.png" in done.stderr) == (shard == "0/2")  # Warned, left out.
+        report = json.loads((tmp_path / "styled" / f"report_{shard[0]}of2.json")
+                            .read_text())
+        assert (report["written"], report["shard"]) == (written, shard)
+    assert sorted(p.name for p in (tmp_path / "styled").glob("*.png")) == [
+        "p0.png", "p1.png", "p2.png"]
     done = run("figures.py", "--figure", "cin_mix", "--cin_model", "run/model.keras",
                "--size", "32", "--weights", "random", "--output_dir", "figs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -169,7 +194,10 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     for args, expected in ((["--style_index", "2"], "--style_index: 2: the network has "
                                                      "styles 0 to 1"),
                            (["--style_mix", "0-1"], "--style_mix: 0-1: write index:weight"),
-                           (["--precision", "float16"], "--precision")):
+                           (["--precision", "float16"], "--precision"),
+                           (["--shard", "2/2"], "--shard: 2/2: write i/n with 0 <= i < n"),
+                           (["--content_dir", "photos"], "--content: give one photo, or "
+                                                         "--content_dir for many")):
         done = run("cin_stylize.py", "--model", "run/model.keras", "--content",
                    "photos/p0.png", "--output", "bad.png", *args, cwd=tmp_path)
         assert done.returncode == 2 and done.stderr.strip() == f"error: {expected}" or (

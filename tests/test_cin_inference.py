@@ -70,9 +70,11 @@ def test_rewritten_convolutions_have_the_gradient_of_central_differences(rng):
 
 @pytest.fixture(scope="module")
 def network():
-    """A narrow transformer with random γ, β and biases (fresh ones are 1, 0 and 0)."""
+    """A narrow transformer with random γ, β and biases (fresh ones are 1, 0 and 0; the
+    biases of networks trained before they were dropped, which the Stylizer drops)."""
     rng = np.random.default_rng(1)
-    network = cin.transformer_network(3, base_filters=8, num_residual_blocks=2)
+    network = cin.transformer_network(3, base_filters=8, num_residual_blocks=2,
+                                      conv_biases=True)
     for variable in network.weights:
         if variable.name in ("gamma", "beta", "bias"):
             mean = 1.0 if variable.name == "gamma" else 0.0

@@ -64,16 +64,14 @@ def test_network_checkpoint(tmp_path, monkeypatch):
     trainer = cin.StyleTrainer.__new__(cin.StyleTrainer)  # Only what save() reads.
     trainer.__dict__.update(transformer=network,
                             optimizer=keras.optimizers.Adam(learning_rate=1e-3))
-    checkpoints = cin._Checkpoints.__new__(cin._Checkpoints)
-    checkpoints.__dict__.update(folder=tmp_path, state={"step": 5}, trainer=trainer)
     monkeypatch.setattr(keras.Model, "save", lambda self, path, *a, **k: half_then_fail()(path))
     with pytest.raises(OSError, match="simulated"):
-        checkpoints.save()
+        trainer.save(tmp_path, {"step": 5})
     assert_untouched(tmp_path, old)
     monkeypatch.undo()
     monkeypatch.setattr(np, "savez", lambda f, *a, **k: half_then_fail()(f))
     with pytest.raises(OSError, match="simulated"):
-        checkpoints.save()  # The model is written; the moments fail halfway.
+        trainer.save(tmp_path, {"step": 5})  # The model is written; the moments fail halfway.
     assert (tmp_path / "optimizer.npz").read_bytes() == old["optimizer.npz"]
     assert (tmp_path / "state.json").read_bytes() == old["state.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(old)

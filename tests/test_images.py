@@ -139,6 +139,42 @@ def test_pillows_warnings_become_ours_naming_the_file(tmp_path, rng, monkeypatch
                                      f"Expecting to read 12 bytes but only got 2."
 
 
+def test_warnings_survive_decoding_threads(tmp_path, rng, monkeypatch):
+    """Folders decode in tf.data's threads while the main thread warns: no warning may
+    vanish into another thread's capture (`warnings.catch_warnings` is process-wide)."""
+    import threading
+    import time
+
+    (tmp_path / "photo.png").write_bytes(valid_png(rng))
+    original = Image.Image.load
+
+    def slow_load_with_a_warning(image):
+        warnings.warn("Corrupt EXIF data.", UserWarning)
+        time.sleep(0.002)  # Holds the capture open, as a real decode does.
+        return original(image)
+
+    monkeypatch.setattr(Image.Image, "load", slow_load_with_a_warning)
+    stop = threading.Event()
+
+    def decode_until_stopped():
+        while not stop.is_set():
+            images.load(tmp_path / "photo.png")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=decode_until_stopped) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for k in range(100):
+            images.warn(f"main {k}")
+            time.sleep(0.0005)
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert sorted(str(w.message) for w in caught if str(w.message).startswith("main")) == \
+        sorted(f"main {k}" for k in range(100))
+
+
 def test_arrays_and_pil_images_are_images_too(rng):
     pixels = rng.integers(0, 255, (4, 5, 3), dtype=np.uint8)
     for source in (pixels, pixels / 255.0, Image.fromarray(pixels), pixels.astype(float)):
