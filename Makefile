@@ -11,7 +11,7 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench figures mutate clean
+.PHONY: install demo test bench figures mutate screenshot clean
 
 install: $(VENV)/.installed
 
@@ -36,11 +36,18 @@ bench: install
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
 	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
 	$(BIN)/python benchmarks/patches.py --output benchmarks/results/patches.json
+	$(BIN)/python benchmarks/optimizer.py --output benchmarks/results/optimizer.json
 	$(BIN)/python benchmarks/cin.py --output benchmarks/results/cin.json
+	$(BIN)/python benchmarks/cin_folder.py --output benchmarks/results/cin_folder.json
+	$(BIN)/python benchmarks/mixing_page.py --output benchmarks/results/mixing_page.json
 
 # Plant each one-line bug of tests/mutations.txt, run its tests, report the survivors.
 mutate: install
 	$(BIN)/python tests/mutate.py tests/mutations.txt
+
+# The README's picture of the mixing page, taken by its browser test (needs Chromium).
+screenshot: install
+	MIXING_SCREENSHOT=docs/cin_serve.png $(BIN)/python -m pytest -q tests/test_mixing_browser.py
 
 # Every figure of scripts/figures.py; FIGURE_SIZE and FIGURE_ITERATIONS trade time for quality.
 FIGURE_SIZE ?= 256

@@ -8,6 +8,7 @@ temporary file is removed on failure.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import pathlib
@@ -51,3 +52,12 @@ def write_json(path, value):
     """Writes `value` as indented JSON, atomically (streamed into the temporary file)."""
     with atomic_path(path) as temporary, open(temporary, "w", encoding="utf-8") as f:
         json.dump(value, f, indent=1)
+
+
+def sha256(path):
+    """The hex SHA-256 of a file (weights and models in run reports), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

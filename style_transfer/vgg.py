@@ -20,13 +20,13 @@ mapping to Keras names (`block4_conv2`) lives here and nowhere else.
 
 import dataclasses
 import functools
-import hashlib
 import os
 import pathlib
 
 import keras
 import numpy as np
 
+from style_transfer import files
 from style_transfer.parameters import ArgumentError
 
 WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -125,14 +125,6 @@ class Weights:
         return dataclasses.asdict(self)
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def weights_search_dirs():
     """The `vgg_weights/` folders looked at first: the working directory's, the checkout's."""
     dirs = [pathlib.Path.cwd() / WEIGHTS_DIRNAME,
@@ -172,11 +164,11 @@ def resolve_weights(weights, seed=0):
         if not path.is_file():
             raise ArgumentError("weights", f"{weights}: no such file; give the path of a "
                                            f"VGG19 no-top weights file, imagenet or random")
-        return Weights("file", str(path), _sha256(path))
+        return Weights("file", str(path), files.sha256(path))
     for folder in weights_search_dirs() + [keras_cache_dir()]:
         candidate = folder / WEIGHTS_FILE
         if candidate.is_file():
-            return Weights("imagenet", str(candidate), _sha256(candidate))
+            return Weights("imagenet", str(candidate), files.sha256(candidate))
     url = os.environ.get(WEIGHTS_URL_ENV, WEIGHTS_URL)
     try:
         path = keras.utils.get_file(WEIGHTS_FILE, url, cache_subdir="models",
@@ -189,7 +181,7 @@ def resolve_weights(weights, seed=0):
             f"{keras_cache_dir()} and the download failed ({reason}); fetch {WEIGHTS_URL} "
             f"on a connected machine and put it in {WEIGHTS_DIRNAME}/ "
             f"(see {WEIGHTS_DIRNAME}/README.md), or give the file's path as weights") from None
-    return Weights("imagenet", path, _sha256(path))
+    return Weights("imagenet", path, files.sha256(path))
 
 
 def _randomize(model, seed):
