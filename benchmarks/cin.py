@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import cin, cin_inference, losses, vgg  # noqa: E402
+from style_transfer import cin, cin_inference, losses  # noqa: E402
 from benchmarks.common import write_results  # noqa: E402
 
 import keras  # noqa: E402

@@ -4,7 +4,8 @@ Measured in one process, on the same images, network and loss:
 - floor: one bare forward+backward pass of the truncated VGG19 (to relu5_1), the least
   that a loss-and-gradient evaluation can cost;
 - ours: one loss-and-gradient evaluation (`optimize.loss_and_gradient_function`), and
-  seconds per L-BFGS iteration over a short run (an iteration costs 1-2 evaluations);
+  seconds per L-BFGS iteration over a short run with style_transfer's optimiser (an
+  iteration costs 1-2 evaluations);
 - baseline: the common Keras-tutorial approach: the whole VGG19 (to block5_pool) on a
   batch of content, style and image at every step, targets recomputed every step, plain
   gradient descent (tf.keras SGD, exponentially decayed learning rate as in the Keras
@@ -29,7 +30,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import gatys, images, losses, optimize, vgg  # noqa: E402
+from style_transfer import gatys, images, losses, optimize, transfer, vgg  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
@@ -44,6 +45,7 @@ _BASELINE_SIZE = flags.DEFINE_integer("baseline_size", 256, "Size of the time-to
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 SETTINGS = gatys.StyleTransferSettings()  # style_transfer's defaults: Gatys' recipe.
+OPTIMIZER = {"optimizer": SETTINGS.optimizer, "bounds": SETTINGS.pixel_bounds()}  # Its L-BFGS.
 
 
 def default_weights():
@@ -73,13 +75,8 @@ def gatys_problem(weights, size, full_network=False):
     layers = list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS) + (["pool5"] if full_network else [])
     model = vgg.feature_model(layers, pooling=SETTINGS.pooling, weights=weights)
     objective = SETTINGS.objective(model)
-    content_features = losses.content_targets(model, content, list(vgg.CONTENT_LAYERS))
     style_targets = [losses.style_target(model, style, list(vgg.STYLE_LAYERS))]
-
-    def loss(image):
-        return objective.terms(losses.features_of(model, image), image, content_features,
-                               style_targets)
-
+    loss = transfer.loss_function(model, content, style_targets, objective)
     return model, content, style, loss, objective
 
 
@@ -102,7 +99,7 @@ def measure_size(weights, size):
     floor = mean_seconds(floor_function(model, shape), image, _REPEATS.value)
     evaluation = mean_seconds(optimize.loss_and_gradient_function(loss, shape), image,
                               _REPEATS.value)
-    run = optimize.lbfgs(loss, content, max_iterations=_ITERATIONS.value)
+    run = optimize.minimize(loss, content, max_iterations=_ITERATIONS.value, **OPTIMIZER)
     figures = {"size": size, "image_shape": list(shape[:2]),
                "floor_seconds": floor, "evaluation_seconds": evaluation,
                "evaluation_over_floor": evaluation / floor,
@@ -162,7 +159,8 @@ def baseline_race(weights, size, steps):
         if step.losses["total"] <= baseline_loss:
             raise StopIteration
 
-    ours = optimize.lbfgs(loss, content, max_iterations=steps, callback=stop_at_baseline_loss)
+    ours = optimize.minimize(loss, content, max_iterations=steps,
+                             callback=stop_at_baseline_loss, **OPTIMIZER)
     reached = ours.final_losses["total"] <= baseline_loss
     reached_at = ours.num_iterations if reached else None
     ours_seconds = sum(step.seconds for step in ours.history) if reached else None

@@ -68,10 +68,12 @@ def iteration_figures(content, style):
     objective = settings.objective(model, tv_weight=settings.tv_weight_at(content.shape))
     targets = [losses.style_target(model, style, settings.style_layers)]
     laplacian = matting.matting_laplacian(content / 255.0)
-    plain = transfer.optimise(model, content, targets, content, objective, _ITERATIONS.value)
+    optimizer = {"optimizer": settings.optimizer, "bounds": settings.pixel_bounds()}
+    plain = transfer.optimise(model, content, targets, content, objective, _ITERATIONS.value,
+                              **optimizer)
     photo = transfer.optimise(model, content, targets, plain.image, objective,
                               _ITERATIONS.value, extra_terms={"photo": matting.photorealism_term(
-                                  laplacian, settings.photo_weight)})
+                                  laplacian, settings.photo_weight)}, **optimizer)
     figures = {"shape": list(content.shape[:2]),
                "stage1_seconds_per_iteration": plain.seconds_per_iteration,
                "stage2_seconds_per_iteration": photo.seconds_per_iteration}

@@ -22,7 +22,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import gatys, images, losses, optimize, vgg  # noqa: E402
+from style_transfer import gatys, images, losses, optimize, transfer  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Longest sides to measure.")
 _ITERATIONS = flags.DEFINE_integer("iterations", 30, "L-BFGS iterations per run.")
@@ -50,13 +50,8 @@ def measure(size):
     settings = gatys.StyleTransferSettings(weights=_WEIGHTS.value)
     model = settings.feature_model()
     objective = settings.objective(model)
-    content_features = losses.content_targets(model, content, objective.content_layers)
     targets = [losses.style_target(model, style, objective.style_layers)]
-
-    def loss(image):
-        return objective.terms(losses.features_of(model, image), image, content_features,
-                               targets)
-
+    loss = transfer.loss_function(model, content, targets, objective)
     results = {}
     for name, (optimizer, bounds) in RUNS.items():
         run = optimize.minimize(loss, content, max_iterations=_ITERATIONS.value,

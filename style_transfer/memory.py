@@ -14,9 +14,11 @@ and b are measured by two short calibration evaluations at small sizes. SciPy's
 L-BFGS-B (optimizer "scipy") keeps a workspace of (2m + 5) n + O(m²) float64 for
 m = `NUM_CORRECTIONS` stored pairs, plus about 8 more float64 vectors of length n
 (bounds, the iterate and the gradient, and our copies of them): 8 (2m + 13) n bytes.
-The device L-BFGS (optimizer "tf") keeps its pairs and the gradient as (2m + 1) float32
-vectors, plus about 8 more (the iterate, the trial point, its gradient, the direction,
-a new pair, and the line search's copies): 4 (2m + 9) n bytes, under half of SciPy's.
+The device L-BFGS (optimizer "tf") keeps its pairs as 2m float32 vectors; around them,
+its peak holds about 50 more (the gradient, the iterate, the trial point and its
+gradient, the direction, a new pair, and the buffers TensorFlow's allocator keeps for
+them between calls): 4 (2m + 50) n bytes, a count measured at 256, 512 and 1024 px
+(benchmarks/results/memory.json), not derived.
 Seconds per evaluation scale with E from the
 larger calibration run; an L-BFGS iteration costs `EVALUATIONS_PER_ITERATION` of them.
 
@@ -42,7 +44,7 @@ LBFGS_VECTORS_PER_CORRECTION = 2  # s and y.
 # Vectors of length n besides the pairs: (bytes per value, how many).
 LBFGS_OTHER_VECTORS = {
     "scipy": (8, 13),  # SciPy's 5 work vectors, bounds (2), x, g, our copies (4).
-    "tf": (4, 9),  # g (the pairs' last row), x, trial x and g, d, a new pair (2), copies.
+    "tf": (4, 50),  # Measured (module docstring): the vectors and the allocator's buffers.
 }
 _GB = 1 << 30
 

@@ -487,13 +487,13 @@ def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
                            time.perf_counter() - loop_start)
 
 
-def minimize(loss_fn, init_image, *, max_iterations, optimizer="scipy", bounds=None,
+def minimize(loss_fn, init_image, *, max_iterations, optimizer, bounds=None,
              callback=None):
     """Minimises `loss_fn` over the image with the chosen L-BFGS (arguments as `lbfgs`).
 
     Args:
         optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`) or "tf" (on the device,
-            `lbfgs_tf`).
+            `lbfgs_tf`); each technique's settings choose (`gatys.GatysSettings`).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")

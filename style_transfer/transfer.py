@@ -121,8 +121,24 @@ class Result:
         return report
 
 
+def loss_function(model, content_image, style_targets, objective, extra_terms=None):
+    """The loss over the pixels, image -> {term: value, "total": L} (Eq. 7), with the
+    content features P^l computed here, once (arguments as `optimise`)."""
+    content_features = ({} if content_image is None or not objective.content_layers else
+                        losses.content_targets(model, content_image, objective.content_layers))
+
+    def total_loss(image):
+        features = {} if model is None else losses.features_of(model, image)
+        terms = objective.terms(features, image, content_features, style_targets)
+        for name, term in (extra_terms or {}).items():
+            terms[name] = term(image)
+            terms["total"] = terms["total"] + terms[name]
+        return terms
+    return total_loss
+
+
 def optimise(model, content_image, style_targets, init_image, objective, iterations, *,
-             optimizer="scipy", bounds=None, callback=None, extra_terms=None):
+             optimizer, bounds=None, callback=None, extra_terms=None):
     """Minimises `objective` over the pixels from `init_image` (Eq. 7, Sec. 2.3).
 
     Args:
@@ -136,7 +152,7 @@ def optimise(model, content_image, style_targets, init_image, objective, iterati
         init_image: (H, W, 3) starting image.
         objective: `losses.Objective`.
         iterations: L-BFGS iterations.
-        optimizer: "scipy" or "tf" (`optimize.minimize`).
+        optimizer: "scipy" or "tf" (`optimize.minimize`; the technique's settings choose).
         bounds: (low, high) for every pixel, or None.
         callback: per-iteration callback (`optimize.Iteration`).
         extra_terms: name -> function of the image tensor, more terms of the loss (the
@@ -145,17 +161,7 @@ def optimise(model, content_image, style_targets, init_image, objective, iterati
     Returns:
         `optimize.Result`.
     """
-    content_features = ({} if content_image is None or not objective.content_layers else
-                        losses.content_targets(model, content_image, objective.content_layers))
-
-    def total_loss(image):
-        features = {} if model is None else losses.features_of(model, image)
-        terms = objective.terms(features, image, content_features, style_targets)
-        for name, term in (extra_terms or {}).items():
-            terms[name] = term(image)
-            terms["total"] = terms["total"] + terms[name]
-        return terms
-
+    total_loss = loss_function(model, content_image, style_targets, objective, extra_terms)
     return optimize.minimize(total_loss, init_image, max_iterations=iterations,
                              optimizer=optimizer, bounds=bounds, callback=callback)
 

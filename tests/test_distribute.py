@@ -7,7 +7,6 @@ import pathlib
 import socket
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest

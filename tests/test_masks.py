@@ -134,7 +134,8 @@ def test_two_complementary_masks_pull_each_region_to_its_own_style(random_model,
                                    output_masks=masks.layer_masks(mask, layers))
                for style, mask in ((red, left), (blue, 1 - left))]
     objective = losses.Objective(0.0, 1.0, 0.0, ("relu4_2",), {"relu1_1": 0.5, "relu2_1": 0.5})
-    result = transfer.optimise(random_model, content, targets, content, objective, 30)
+    result = transfer.optimise(random_model, content, targets, content, objective, 30,
+                               optimizer="scipy")
 
     def distance(image, region, target):
         features = losses.features_of(random_model, image)["relu1_1"]

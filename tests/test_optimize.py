@@ -305,20 +305,15 @@ def test_on_the_real_loss_the_device_lbfgs_reaches_scipys_loss(seed):
     the compact against SciPy's own form of H, make the paths drift apart on this
     non-convex loss (by -2.6% to +0.5% over four problems measured); a wrong direction,
     memory or line search misses by far more."""
-    from style_transfer import gatys, losses
+    from style_transfer import gatys, losses, transfer
     r = np.random.default_rng(seed)
     content = r.uniform(0, 255, (48, 64, 3)).astype(np.float32)
     style = r.uniform(0, 255, (64, 64, 3)).astype(np.float32)
     settings = gatys.StyleTransferSettings(weights="random", seed=seed)
     model = settings.feature_model()
     objective = settings.objective(model)
-    content_features = losses.content_targets(model, content, objective.content_layers)
     targets = [losses.style_target(model, style, objective.style_layers)]
-
-    def loss(image):
-        return objective.terms(losses.features_of(model, image), image, content_features,
-                               targets)
-
+    loss = transfer.loss_function(model, content, targets, objective)
     scipy_run, tf_run = (optimize.minimize(loss, content, max_iterations=15, optimizer=name)
                          for name in ("scipy", "tf"))
     start = scipy_run.history[0].losses["total"]
