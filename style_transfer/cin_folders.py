@@ -26,7 +26,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import images
+from style_transfer import cin_inference, images
 from style_transfer.parameters import ArgumentError
 
 # Image files a folder is searched for (a glob may name others; Pillow decides).
@@ -115,7 +115,7 @@ def _decoded(pairs, max_size):
         except ValueError as error:
             return np.zeros((4, 4, 3), np.float32), 0, 0, str(error)
         height, width = photo.shape[:2]
-        padded = np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
+        padded = cin_inference.pad_to_multiple_of_4(photo)
         return padded.astype(np.float32), height, width, ""
 
     def load(index):

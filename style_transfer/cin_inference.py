@@ -224,10 +224,17 @@ class Stylizer:
         return tf.sigmoid(x) * 255.0
 
 
-def stylize_image(stylizer, photo, weights):
-    """T(x, w) for one photo (H, W, 3) of any size: reflection-padded to a multiple of 4
-    (the network halves the size twice), then cropped back."""
+def pad_to_multiple_of_4(photo):
+    """A photo (H, W, 3) reflection-padded at the bottom and right to a multiple of 4 in
+    each side, which the network halves twice (crop the output back to H x W)."""
     height, width = photo.shape[:2]
-    padded = np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
+    return np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
+
+
+def stylize_image(stylizer, photo, weights):
+    """T(x, w) for one photo (H, W, 3) of any size: padded (`pad_to_multiple_of_4`),
+    then cropped back."""
+    height, width = photo.shape[:2]
+    padded = pad_to_multiple_of_4(photo)
     output = stylizer([padded[None].astype(np.float32), np.asarray([weights], np.float32)])
     return np.asarray(output)[0, :height, :width]
