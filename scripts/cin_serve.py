@@ -46,9 +46,9 @@ _MAX_UPLOAD_MB = cli.number("max_upload_mb", mixing_page.MAX_UPLOAD_BYTES / (1 <
 _PRECISION = flags.DEFINE_enum("precision", "auto", cin_inference.PRECISIONS,
                                "Convolutions in float32 or bfloat16 (auto: bfloat16 where "
                                "the CPU multiplies it natively); see cin_stylize.")
-_QUIET = flags.DEFINE_bool("quiet", False, "Print nothing but refused requests and errors.")
+_QUIET = cli.quiet_flag("Print nothing but refused requests and errors.")
 cli.group("inputs", "content_dir")
-cli.group("output", "output_dir", "quiet")
+cli.group("output", "output_dir")
 cli.group("server", "host", "port", "max_upload_mb")
 cli.group("method", "preview_size", "render_size", "precision")
 
@@ -76,7 +76,8 @@ def main(argv):
 
 def run():
     """Entry point of the installed `cin_serve` command."""
-    cli.run(main, __doc__, required=["model"])
+    cli.run(main, __doc__, required=["model"],
+            details=lambda: pathlib.Path(_OUTPUT_DIR.value) / "cin_serve.json")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ _STYLE_MIX = flags.DEFINE_string("style_mix", None, "Styles to mix, index:weight
                                  "(e.g. 0:0.3,2:0.7); weights are normalised to sum 1.")
 _SIZE = cli.number("size", None, "Longest side of the output; default: the photo's own.",
                    integer=True, low=16, high=16384)
-_INTERPOLATION_GRID = flags.DEFINE_string(
+_INTERPOLATION_GRID = cli.output_file(
     "interpolation_grid", None, "Also write a grid moving from each style to the next.")
 _GRID_STEPS = cli.number("grid_steps", 5, "Columns of the interpolation grid.", integer=True,
                          low=2, high=64)
@@ -66,7 +66,7 @@ _PRECISION = flags.DEFINE_enum("precision", "auto", cin_inference.PRECISIONS,
                                "Convolutions in float32 (exact) or bfloat16 (faster on CPUs "
                                "with AVX512-BF16 or AMX; about 1 grey level off); auto: "
                                "bfloat16 where the CPU has it, else float32.")
-_OUTPUT = cli.output_flags()
+_OUTPUT = cli.output_flags(iterative=False)
 cli.group("method", "style_mix", "interpolation_grid", "precision")
 cli.group("inputs", "content_dir")
 cli.group("output", "output_dir", "shard")
@@ -81,7 +81,7 @@ def parse_mix(text):
             index, weight = part.split(":")
             mix[int(index)] = float(weight)
     except ValueError:
-        raise cli.ArgumentError("style_mix", f"{text}: write index:weight,... e.g. "
+        raise cli.ArgumentError("style_mix", f"{text!r}: write index:weight,... e.g. "
                                              f"0:0.3,1:0.7") from None
     return mix
 
@@ -118,11 +118,12 @@ def main(argv):
         raise cli.ArgumentError("content", "give one photo, or --content_dir for many "
                                            "(one of the two)")
     network = cin.StyleNetwork.load(_MODEL.value)
-    style = parse_mix(_STYLE_MIX.value) if _STYLE_MIX.value else _STYLE_INDEX.value
+    mixing = _STYLE_MIX.value is not None
+    style = parse_mix(_STYLE_MIX.value) if mixing else _STYLE_INDEX.value
     try:
         weights = network.style_weights(style)  # w: one-hot, or a mix of γ and β.
     except cli.ArgumentError as error:
-        raise cli.ArgumentError("style_mix" if _STYLE_MIX.value else "style_index",
+        raise cli.ArgumentError("style_mix" if mixing else "style_index",
                                 error.detail) from None
     if _CONTENT_DIR.value:
         return stylize_folder(network, weights, start_time)

@@ -44,11 +44,10 @@ _CONTENT_DIR = flags.DEFINE_string("content_dir", None, "A folder of photos to t
 _CHECKPOINT_DIR = flags.DEFINE_string("checkpoint_dir", "cin_checkpoints",
                                       "Where checkpoints, the model and the report go.")
 _SETTINGS = cli.settings_flags(cin.CINSettings)
-_REPORT = flags.DEFINE_string("report", None, "JSON run report; default: "
-                              "CHECKPOINT_DIR/report.json.")
-_QUIET = flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
+_REPORT = cli.report_flag("JSON run report; default: CHECKPOINT_DIR/report.json.")
+_QUIET = cli.quiet_flag()
 cli.group("inputs", "content_dir")
-cli.group("output", "checkpoint_dir", "report", "quiet")
+cli.group("output", "checkpoint_dir")
 
 
 def main(argv):
@@ -59,7 +58,7 @@ def main(argv):
         _STYLE.value, _CONTENT_DIR.value, _CHECKPOINT_DIR.value,
         progress=None if _QUIET.value else "bar", **cli.values(_SETTINGS))
     if report["chief"]:  # Of several workers, only the chief writes.
-        path = _REPORT.value or str(pathlib.Path(_CHECKPOINT_DIR.value) / "report.json")
+        path = report_path()
         reporting.write_report(path, report, start_time=start_time, flags=cli.flag_values())
         rate = report["images_per_second"]
         reporting.say(f"wrote {report['model']} and {path} (step {report['steps']}, "
@@ -68,9 +67,13 @@ def main(argv):
     return cli.EXIT_INTERRUPTED if report["interrupted"] else 0
 
 
+def report_path():
+    return _REPORT.value or str(pathlib.Path(_CHECKPOINT_DIR.value) / "report.json")
+
+
 def run():
     """Entry point of the installed `cin_train` command."""
-    cli.run(main, __doc__, required=["style", "content_dir"])
+    cli.run(main, __doc__, required=["style", "content_dir"], details=report_path)
 
 
 if __name__ == "__main__":

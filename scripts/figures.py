@@ -48,9 +48,9 @@ _WEIGHTS = flags.DEFINE_string("weights", "imagenet", "VGG19 weights: imagenet, 
                                "(plumbing only), or a weights file.")
 _SEED = cli.number("seed", 0, "Seed of noise images and random weights.", integer=True, low=0,
                    high=2 ** 31 - 1)
-_QUIET = flags.DEFINE_bool("quiet", False, "Print nothing but errors.")
+_QUIET = cli.quiet_flag()
 cli.group("method", "figure", "cin_model", "size", "iterations", "weights", "seed")
-cli.group("output", "output_dir", "quiet")
+cli.group("output", "output_dir")
 
 
 def figure(name, paper):
@@ -68,8 +68,7 @@ class Run:
         self.common = dict(size=self.size, iterations=_ITERATIONS.value,
                            weights=_WEIGHTS.value, seed=_SEED.value)
         self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value)
-        self.folder = pathlib.Path(_OUTPUT_DIR.value) / name
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = pathlib.Path(_OUTPUT_DIR.value) / name  # Made by the first cell.
 
     def load(self, path, size=None):
         return images.load(path, max_size=size or self.size)
@@ -79,6 +78,7 @@ class Run:
         start = time.time()
         result = technique(*args, progress=None, **{**self.common, **options})
         stem = "".join(c if c.isalnum() else "_" for c in label)
+        files.make_folder(self.folder, "output_dir")
         result.save(self.folder / f"{stem}.png")
         reporting.write_report(self.folder / f"{stem}.json",
                                {**result.to_json(), "figure": self.name, "cell": label},
@@ -216,6 +216,10 @@ def main(argv):
     if unknown:
         raise cli.ArgumentError("figure", f"{','.join(unknown)}: unknown; use all or any of "
                                           f"{', '.join(FIGURES)}")
+    if "cin_mix" in _FIGURE.value and not _CIN_MODEL.value:  # Asked for by name.
+        raise cli.ArgumentError("cin_model", "give a network trained by cin_train.py on two "
+                                             "or more styles, for the cin_mix figure")
+    files.make_folder(_OUTPUT_DIR.value, "output_dir", create=False)  # Made when written.
     for name in names:
         if name == "cin_mix" and not _CIN_MODEL.value:
             reporting.say("cin_mix: skipped, give --cin_model (a network trained with "
@@ -226,7 +230,7 @@ def main(argv):
         cells, column_labels, row_labels, varies = recipe(run)
         picture = grid.draw_grid(cells, title=f"{name}: {paper}", caption=run.caption(varies),
                                  column_labels=column_labels, row_labels=row_labels)
-        path = pathlib.Path(_OUTPUT_DIR.value) / f"{name}.png"
+        path = files.make_folder(_OUTPUT_DIR.value, "output_dir") / f"{name}.png"
         images.save(picture.astype(np.float32), path)
         files.write_json(path.with_suffix(".json"), {
             "figure": name, "paper": paper, "caption": run.caption(varies),
@@ -239,4 +243,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main, __doc__)
+    cli.run(main, __doc__, details=lambda: pathlib.Path(_OUTPUT_DIR.value) / "figures.json")

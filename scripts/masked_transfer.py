@@ -38,7 +38,7 @@ _STYLIZED = cli.input_files("stylized", "One stylised image (shown where the mas
                             "black).")
 _MASK = cli.input_file("mask", "Mask: white where the (first) stylised image shows.")
 _SETTINGS = cli.settings_flags(gatys.MaskedTransferSettings)
-_OUTPUT = cli.output_flags()
+_OUTPUT = cli.output_flags(iterative=False)
 
 
 def main(argv):

@@ -558,13 +558,15 @@ class StyleNetwork:
                                               f"multiple of {replicas}")
         chief = distribute.is_chief(strategy)
         folder = pathlib.Path(checkpoint_dir)
-        if chief:
-            folder.mkdir(parents=True, exist_ok=True)
+        if chief:  # Checked now, made once the photos and styles have been read.
+            files.make_folder(folder, "checkpoint_dir", create=False)
         paths = photo_paths(content_dir)
         style_names = [images.describe(s, f"style {k}") for k, s in enumerate(styles)]
         style_images = [images.resize_longest_side(images.as_image(s, "style"),
                                                    settings.image_size) for s in styles]
         state = {"step": 0, "loss_history": [], "styles": style_names}
+        if chief:
+            files.make_folder(folder, "checkpoint_dir")
         resuming = (folder / "state.json").is_file()
         if resuming:
             state = json.loads((folder / "state.json").read_text())

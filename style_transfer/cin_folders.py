@@ -26,7 +26,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import cin_inference, images
+from style_transfer import cin_inference, files, images
 from style_transfer.parameters import ArgumentError
 
 # Image files a folder is searched for (a glob may name others; Pillow decides).
@@ -106,8 +106,8 @@ def plan(paths, output_dir, shard=(0, 1)):
 
 def _decoded(pairs, max_size):
     """tf.data: (padded image, height, width, index, error) per input, decoded in
-    parallel, in order. The image is reflection-padded to a multiple of 4 (the network
-    halves the size twice); a file that fails to decode gives its error instead."""
+    parallel, in order. The image is padded as the network needs
+    (`cin_inference.pad_for_network`); a file that fails to decode gives its error instead."""
     def decode(index):
         path = pairs[int(index)][0]
         try:
@@ -115,7 +115,7 @@ def _decoded(pairs, max_size):
         except ValueError as error:
             return np.zeros((4, 4, 3), np.float32), 0, 0, str(error)
         height, width = photo.shape[:2]
-        padded = cin_inference.pad_to_multiple_of_4(photo)
+        padded = cin_inference.pad_for_network(photo)
         return padded.astype(np.float32), height, width, ""
 
     def load(index):
@@ -160,9 +160,10 @@ def stylize_folder(stylizer, weights, source, output_dir, *, shard=(0, 1), max_s
     """
     if batch_size < 1:
         raise ArgumentError("batch_size", f"{batch_size}: give 1 or more")
+    files.make_folder(output_dir, "output_dir", create=False)
     pairs, done = plan(input_paths(source), output_dir, shard)
     todo = [pair for pair in pairs if not pair[1].exists()]
-    pathlib.Path(output_dir).mkdir(parents=True, exist_ok=True)
+    files.make_folder(output_dir, "output_dir")
     show = _progress(progress, len(todo))
     written, failed, interrupted, start = 0, 0, False, time.perf_counter()
     weights = np.asarray(weights, np.float32)

@@ -44,6 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from style_transfer import cin
+from style_transfer.parameters import ArgumentError
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 # /proc/cpuinfo flags of x86 CPUs with bfloat16 dot products (Cooper Lake, Zen 4, AMX).
@@ -150,12 +151,13 @@ def bfloat16_convolutions_run():
 def resolve_precision(precision):
     """The precision to run: "auto" is bfloat16 on CPUs with native bfloat16, else float32."""
     if precision not in PRECISIONS:
-        raise ValueError(f"--precision {precision}: choose one of {', '.join(PRECISIONS)}")
+        raise ArgumentError("precision", f"{precision}: choose one of {', '.join(PRECISIONS)}")
     if precision == "auto":
         return "bfloat16" if native_bfloat16() and bfloat16_convolutions_run() else "float32"
     if precision == "bfloat16" and not bfloat16_convolutions_run():
-        raise ValueError("--precision bfloat16: this CPU cannot run bfloat16 convolutions "
-                         "(oneDNN needs AVX512); use --precision float32 or auto")
+        raise ArgumentError("precision", "bfloat16: this CPU cannot run bfloat16 "
+                                         "convolutions (oneDNN needs AVX512); use float32 "
+                                         "or auto")
     return precision
 
 
@@ -224,17 +226,24 @@ class Stylizer:
         return tf.sigmoid(x) * 255.0
 
 
-def pad_to_multiple_of_4(photo):
+# The smallest side the network takes: its 9x9 first convolution reflects 4 pixels, and
+# the residual blocks reflect 1 at a quarter of the size.
+MIN_SIDE = 16
+
+
+def pad_for_network(photo):
     """A photo (H, W, 3) reflection-padded at the bottom and right to a multiple of 4 in
-    each side, which the network halves twice (crop the output back to H x W)."""
+    each side, which the network halves twice, and to at least `MIN_SIDE` (crop the
+    output back to H x W): any photo, even 1 x 1, can be stylised."""
     height, width = photo.shape[:2]
-    return np.pad(photo, ((0, -height % 4), (0, -width % 4), (0, 0)), mode="reflect")
+    grow = lambda side: max(MIN_SIDE, side + -side % 4) - side  # noqa: E731
+    return np.pad(photo, ((0, grow(height)), (0, grow(width)), (0, 0)), mode="reflect")
 
 
 def stylize_image(stylizer, photo, weights):
-    """T(x, w) for one photo (H, W, 3) of any size: padded (`pad_to_multiple_of_4`),
+    """T(x, w) for one photo (H, W, 3) of any size: padded (`pad_for_network`),
     then cropped back."""
     height, width = photo.shape[:2]
-    padded = pad_to_multiple_of_4(photo)
+    padded = pad_for_network(photo)
     output = stylizer([padded[None].astype(np.float32), np.asarray([weights], np.float32)])
     return np.asarray(output)[0, :height, :width]

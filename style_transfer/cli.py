@@ -8,11 +8,12 @@ command line checks a value exactly as the library does, while flags are parsed 
 before any image is read. Numbers must be finite and in range, lists non-empty with no
 empty entry, input files must exist.
 
-Known errors (a bad flag, an unreadable file, missing weights) end the run with one line
-on stderr, `error: ...`, and exit code 2. Anything unexpected ends it with one line,
-`internal error: <type>: <message>; details in <file>`, exit code 1, the traceback in
-that file (or on stderr with --verbose). Ctrl-C during an optimisation saves the latest
-image and report, then exits 130.
+Known errors (a bad flag, an unreadable file, missing weights, a stray word that is not a
+flag) end the run with one line on stderr, `error: ...`, and exit code 2. Anything
+unexpected ends it with one line, `internal error: <type>: <message>; details in <file>`,
+exit code 1, the traceback in that file, beside the run's report (else in the temporary
+folder), and on stderr too with --verbose, which every command has. Ctrl-C during an
+optimisation saves the latest image and report, then exits 130.
 
 Importing this module quiets TensorFlow's start-up lines on stderr (they would bury the
 one-line errors) and then imports TensorFlow: scripts import it before the library.
@@ -24,6 +25,7 @@ import os
 import pathlib
 import re
 import sys
+import tempfile
 import textwrap
 import time
 import traceback
@@ -70,7 +72,9 @@ GROUPS = {"inputs": "Inputs", "objective": "Objective (Eq. 7 and its layers)",
           "method": "Method", "optimisation": "Optimisation", "training": "Training",
           "network": "Network", "server": "Server", "output": "Output and progress"}
 _GROUP_OF = {}
-_RUN_FLAGS = {}  # The output flags, once defined: for the report of an internal error.
+# "path": a function giving the run report's path, beside which an internal error's
+# details go (set by output_flags, or by a script's `cli.run(details=...)`).
+_ERROR_DETAILS = {}
 # Every numeric flag (or list of numbers): name -> (int or float, low, high, positive),
 # the range its validator enforces (tests/flag_probe.py tries values outside it).
 NUMERIC_FLAGS = {}
@@ -238,43 +242,63 @@ def input_files(name, help_text):
 
 
 @dataclasses.dataclass(frozen=True)
-class OutputSettings:
-    """Where results go and what a run prints (command line only)."""
+class ProgressSettings:
+    """What an optimisation prints and saves as it goes (command line only)."""
     print_every: int = parameters.parameter(
         10, "Print a progress line every N iterations.", low=1, group="output")
     checkpoint_every: int = parameters.parameter(
         0, "Save the image every N iterations as OUTPUT_NNNN.ext (OUTPUT_512px_NNNN.ext "
         "per stage of a coarse-to-fine run); 0: never.", low=0, group="output")
-    quiet: bool = parameters.parameter(False, "Print nothing but errors.", group="output")
-    verbose: bool = parameters.parameter(
-        False, "On an internal error, print the traceback on stderr too.", group="output")
 
 
-def output_flags(default_output="output.png", report_help=None):
-    """--output (checked writable), --report, and the `OutputSettings` flags.
+_VERBOSE = flags.DEFINE_bool("verbose", False, "On an internal error, print the traceback "
+                             "on stderr too.")
+_GROUP_OF["verbose"] = "output"
 
-    Returns:
-        dict of FlagHolders: output, report, print_every, checkpoint_every, quiet, verbose.
-    """
-    output = flags.DEFINE_string("output", default_output, "Where to write the result image.")
-    report = flags.DEFINE_string(
-        "report", None, report_help or "JSON run report; default: the output path with .json.")
 
-    def writable(path, flag, formats=images.SAVE_FORMATS):
+def output_file(name, default, help_text, formats=images.SAVE_FORMATS):
+    """A flag naming a file to write: its extension known and its folder writable,
+    checked while flags are parsed (before any work)."""
+    holder = flags.DEFINE_string(name, default, help_text)
+
+    def writable(path):
         if path is not None:
             try:
                 images.check_writable(path, formats)
             except ValueError as error:
-                raise flags.ValidationError(f"--{flag}: {error}") from None
+                _fail(name, str(error))
         return True
+    flags.register_validator(name, writable)
+    _GROUP_OF[name] = "output"
+    return holder
 
-    flags.register_validator("output", lambda path: writable(path, "output"))
-    flags.register_validator("report", lambda path: writable(path, "report", (".json",)))
-    _GROUP_OF.update(output="output", report="output")
-    holders = {"output": output, "report": report}
-    holders.update({name: holder for name, (holder, _) in
-                    settings_flags(OutputSettings).items()})
-    _RUN_FLAGS.update(holders)
+
+def report_flag(help_text="JSON run report; default: the output path with .json."):
+    """--report: where the JSON run report goes (checked writable while parsing)."""
+    return output_file("report", None, help_text, (".json",))
+
+
+def quiet_flag(help_text="Print nothing but errors."):
+    """--quiet."""
+    holder = flags.DEFINE_bool("quiet", False, help_text)
+    _GROUP_OF["quiet"] = "output"
+    return holder
+
+
+def output_flags(default_output="output.png", iterative=True):
+    """--output, --report, --quiet and, for an optimisation (`iterative`), the
+    `ProgressSettings` flags.
+
+    Returns:
+        dict of FlagHolders: output, report, quiet (and print_every, checkpoint_every).
+    """
+    holders = {"output": output_file("output", default_output,
+                                     "Where to write the result image."),
+               "report": report_flag(), "quiet": quiet_flag()}
+    if iterative:
+        holders.update({name: holder for name, (holder, _) in
+                        settings_flags(ProgressSettings).items()})
+    _ERROR_DETAILS["path"] = lambda: report_path(holders)
     return holders
 
 
@@ -285,7 +309,8 @@ def report_path(run_flags):
 
 
 def progress(run_flags):
-    """The library's progress callback for the command line: lines and checkpoints."""
+    """The library's progress callback for the command line: lines and checkpoints
+    (`output_flags(iterative=True)`)."""
     return reporting.ProgressLines(run_flags["print_every"].value,
                                    run_flags["checkpoint_every"].value,
                                    run_flags["output"].value, run_flags["quiet"].value)
@@ -364,10 +389,15 @@ def _parse_flags_or_exit(argv, doc, required):
         print(help_text(doc, required))
         sys.exit(0)
     try:
-        return flags.FLAGS(argv)
+        remaining = flags.FLAGS(argv)
     except flags.Error as error:
         print(f"error: {_flag_error_line(error)}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
+    if len(remaining) > 1:  # absl leaves these, e.g. `--bounds yes` as --bounds and "yes".
+        print(f"error: {remaining[1]!r} is not a flag; write flags as --name=value "
+              f"(--help lists them)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    return remaining
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -377,25 +407,32 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def _internal_error(error):
-    """Writes the traceback beside the run's report; returns the one line to print."""
+    """Writes the traceback beside the run's report (or, failing that, in the temporary
+    folder); returns the one line to print. --verbose prints the traceback too."""
     details = "".join(traceback.format_exception(error))
-    where = "stderr (--verbose)"
-    if _RUN_FLAGS:
+    script = pathlib.Path(sys.argv[0]).stem
+    places = [pathlib.Path(tempfile.gettempdir()) / f"{script}.{os.getpid()}.error.json"]
+    with contextlib.suppress(Exception):
+        places.insert(0, pathlib.Path(_ERROR_DETAILS["path"]()).with_suffix(".error.json"))
+    where = "stderr"
+    for path in places:
         try:
-            path = pathlib.Path(report_path(_RUN_FLAGS)).with_suffix(".error.json")
             files.write_json(path, {"command": [sys.executable] + sys.argv,
                                     "error": f"{type(error).__name__}: {error}",
                                     "traceback": details, "time": time.time()})
             where = str(path)
-        except Exception:  # No report either: the traceback goes to stderr.
-            _RUN_FLAGS["verbose"] = None
-    if not _RUN_FLAGS or _RUN_FLAGS.get("verbose") is None or _RUN_FLAGS["verbose"].value:
+            break
+        except Exception:  # Not writable there: try the next place.
+            continue
+    if _VERBOSE.value or where == "stderr":
         print(details, file=sys.stderr, end="")
     message = " ".join(str(error).split()) or "(no message)"
+    if isinstance(error, OSError) and error.filename:  # The system refused a file.
+        return f"error: {error.filename}: {error.strerror}; details in {where}"
     return f"internal error: {type(error).__name__}: {message}; details in {where}"
 
 
-def run(main, doc=None, required=(), argument_flags=None):
+def run(main, doc=None, required=(), argument_flags=None, details=None):
     """Runs `main(argv)` like `absl.app.run`, with this module's errors and help.
 
     Args:
@@ -404,10 +441,14 @@ def run(main, doc=None, required=(), argument_flags=None):
         required: flags the script cannot run without.
         argument_flags: library argument name -> the flag that gives it, where the two
             differ (errors name the flag).
+        details: for a script without `output_flags`, a function giving the path of
+            its report, beside which an internal error's traceback is written.
     """
     for name in required:
         flags.mark_flag_as_required(name)
     renamed = argument_flags or {}
+    if details is not None:
+        _ERROR_DETAILS["path"] = details
 
     def guarded_main(argv):
         warnings.showwarning = _show_warning

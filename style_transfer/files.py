@@ -14,9 +14,55 @@ import os
 import pathlib
 import tempfile
 
+from style_transfer.parameters import ArgumentError
+
 
 def _folder(path):
     return path.parent if str(path.parent) else pathlib.Path(".")
+
+
+def check_folder_writable(folder):
+    """Raises ValueError unless a file can be created in `folder`, found by creating one
+    (permission bits say nothing to root, nor of a read-only or virtual file system)."""
+    folder = pathlib.Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder")
+    if not folder.is_dir():
+        raise ValueError(f"folder {folder} does not exist; create it first")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(f"folder {folder} is not writable ({error.strerror})") from None
+
+
+def check_name_length(path):
+    """Raises ValueError if the file name is longer than its file system allows."""
+    path = pathlib.Path(path)
+    limit = os.pathconf(_folder(path), "PC_NAME_MAX")
+    if len(os.fsencode(path.name)) > limit:
+        raise ValueError(f"the name is {len(os.fsencode(path.name))} bytes long, more than "
+                         f"the {limit} its file system allows; give a shorter name")
+
+
+def make_folder(path, argument, create=True):
+    """Checks that `path` is a folder, or can be made one, where files can be written;
+    makes it (and its parents) if `create`. A file in the way, or a folder that cannot be
+    written, raises `ArgumentError` naming `argument`, before anything is written."""
+    path = pathlib.Path(path)
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not existing.is_dir():
+        where = "" if existing == path else f"{existing} "
+        raise ArgumentError(argument, f"{path}: {where}is a file, not a folder; give a "
+                                      f"folder (created if needed)")
+    try:
+        check_folder_writable(existing)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as error:
+        raise ArgumentError(argument, f"{path}: {getattr(error, 'strerror', None) or error}"
+                            ) from None
+    return path
 
 
 @contextlib.contextmanager
@@ -27,8 +73,9 @@ def atomic_path(path):
     For writers that want a file name rather than a file object (Keras' `model.save`).
     """
     path = pathlib.Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}",
-                                         dir=_folder(path))
+    # The stem's first 100 characters: the temporary name, ~20 more, stays a legal name.
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem[:100]}.",
+                                         suffix=f".tmp{path.suffix}", dir=_folder(path))
     os.close(handle)
     try:
         yield pathlib.Path(temporary)

@@ -75,6 +75,12 @@ class ObjectiveSettings:
             raise ArgumentError("style_layer_weights", f"{len(self.style_layer_weights)} "
                                 f"values for {len(self.style_layers)} style layers; give one "
                                 f"weight per layer")
+        for name in ("content_layers", "style_layers"):
+            layers = [_LAYER(layer) for layer in getattr(self, name) or ()]
+            repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
+            if repeated:
+                raise ArgumentError(name, f"{', '.join(repeated)} given twice; name each "
+                                          f"layer once (weigh it with style_layer_weights)")
         if self.weights not in ("imagenet", "random") and not os.path.isfile(self.weights):
             raise ArgumentError("weights", f"{self.weights}: no such file; use imagenet, "
                                            f"random, or a weights file's path")

@@ -260,13 +260,15 @@ def check_writable(path, formats=SAVE_FORMATS):
     if path.suffix.lower() not in formats:
         raise ValueError(f"{path}: unknown file type {path.suffix or '(none)'}; use one of "
                          f"{', '.join(sorted(formats))}")
-    folder = path.parent if str(path.parent) else pathlib.Path(".")
-    if not folder.is_dir():
-        raise ValueError(f"{path}: folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{path}: folder {folder} is not writable")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a folder; give a file name")
+    try:
+        if path.is_dir():
+            raise ValueError("is a folder; give a file name")
+        files.check_folder_writable(path.parent)
+        files.check_name_length(path)
+    except OSError as error:
+        raise ValueError(f"{path}: {error.strerror}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 def save(image, path):

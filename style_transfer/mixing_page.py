@@ -102,7 +102,7 @@ class StyleMixer:
         self.model_sha256 = files.sha256(model_path)
         self.photos = ({path.name: path for path in cin_folders.input_paths(content_dir)}
                        if content_dir else {})
-        self.output_dir = pathlib.Path(output_dir)
+        self.output_dir = files.make_folder(output_dir, "output_dir", create=False)
         self.preview_size, self.render_size = preview_size, render_size
         self.max_upload_bytes, self.max_upload_pixels = max_upload_bytes, max_upload_pixels
         self.stylizer = network.stylizer(precision)
@@ -219,7 +219,7 @@ class StyleMixer:
         with self._forward:
             image = cin_inference.stylize_image(self.stylizer, content.full, weights)
         seconds = time.perf_counter() - start
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        files.make_folder(self.output_dir, "output_dir")
         mix = "_".join(f"{round(100 * w)}" for w in weights)
         with self._state:
             stem = f"render_{time.strftime('%Y%m%d_%H%M%S')}_{mix}"
@@ -395,15 +395,18 @@ class MixingServer(http.server.ThreadingHTTPServer):
         """Binds (host, port); port 0 takes any free port (see `url`).
 
         Raises:
-            ArgumentError (names port): the address cannot be bound.
+            ArgumentError (names host or port): the address cannot be bound.
         """
         self.mixer = mixer
+        if not host.strip():  # "" would listen on every network: say so instead.
+            raise ArgumentError("host", "empty; give an address: 127.0.0.1 (this machine "
+                                        "only) or 0.0.0.0 (every network it is on)")
         try:
             super().__init__((host, port), _Handler)
         except OSError as error:
             raise ArgumentError("port", f"{host}:{port}: cannot listen there "
                                         f"({error.strerror or error}); give another "
-                                        f"--port or --host") from None
+                                        f"port or host") from None
 
     def handle_error(self, request, client_address):
         """What escapes a handler (a connection dropped mid-request): one line, no

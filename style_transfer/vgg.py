@@ -82,16 +82,17 @@ def pooling_depth(name):
 
 
 def channels(model, name):
-    """N_l: the number of filters of a layer of a VGG19 feature model."""
-    return model.get_layer(LAYERS[canonical_layer_name(name)]).filters
+    """N_l: the number of channels of a layer of a VGG19 feature model (a pooling layer
+    has its block's)."""
+    return model.get_layer(LAYERS[canonical_layer_name(name)]).output.shape[-1]
 
 
 def feature_shape(model, name, height, width):
-    """(H_l, W_l, C_l) of a conv/relu layer's output for a (height, width) input."""
+    """(H_l, W_l, C_l) of a layer's output for a (height, width) input."""
     name = canonical_layer_name(name)
     for _ in range(pooling_depth(name)):
         height, width = height // 2, width // 2
-    return height, width, model.get_layer(LAYERS[name]).filters
+    return height, width, channels(model, name)
 
 
 def preprocess(image):

@@ -125,7 +125,9 @@ def test_a_style_network_trains_stylises_and_mixes(tmp_path, rng):
     (dict(style_layers=["relu9_9"]), "style_layers"), (dict(style_layers=[]), "style_layers"),
     (dict(pooling="min"), "pooling"), (dict(colour="red"), "colour"),
     (dict(style_layer_weights=[1, 2]), "style_layer_weights"),
-    (dict(iterations=2.5), "iterations"), (dict(init="sketch"), "init")])
+    (dict(iterations=2.5), "iterations"), (dict(init="sketch"), "init"),
+    (dict(style_layers=["relu1_1", "conv1_1"]), "style_layers"),
+    (dict(content_layers=["relu4_2", "relu4_2"]), "content_layers")])
 def test_bad_arguments_are_errors_that_name_them(pictures, options, argument):
     with pytest.raises(st.ArgumentError) as error:
         st.style_transfer(pictures["content"], pictures["style"], **{**TINY, **options})

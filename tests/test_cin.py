@@ -193,7 +193,8 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     assert (layout["rows"], layout["columns"]) == (1, 5)  # Two styles: one row of 5 steps.
     for args, expected in ((["--style_index", "2"], "--style_index: 2: the network has "
                                                      "styles 0 to 1"),
-                           (["--style_mix", "0-1"], "--style_mix: 0-1: write index:weight"),
+                           (["--style_mix", "0-1"], "--style_mix: '0-1': write index:weight"),
+                           (["--style_mix", ""], "--style_mix: '': write index:weight"),
                            (["--precision", "float16"], "--precision"),
                            (["--shard", "2/2"], "--shard: 2/2: write i/n with 0 <= i < n"),
                            (["--content_dir", "photos"], "--content: give one photo, or "

@@ -78,6 +78,19 @@ def test_shards_cover_the_folder_and_equal_one_image_at_a_time(tmp_path, rng, ne
         assert np.abs(saved - alone).max() <= 0.51  # Only the rounding to 8 bits.
 
 
+def test_tiny_frames_and_an_output_folder_in_the_way(tmp_path, rng, network):
+    """Frames smaller than the network reaches are stylised all the same (padded); a file
+    where the results would go is refused before anything is read or written."""
+    write_images(tmp_path / "in", rng, [(3, 3), (1, 9), (16, 16)])
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(ArgumentError, match="^output_dir: .*taken: is a file, not a folder"):
+        network.stylize_folder(tmp_path / "in", tmp_path / "taken", progress=None)
+    report = network.stylize_folder(tmp_path / "in", tmp_path / "out", progress=None)
+    assert (report["written"], report["failed"]) == (3, 0)
+    assert [Image.open(tmp_path / "out" / f"frame_{k}.png").size for k in range(3)] == [
+        (3, 3), (9, 1), (16, 16)]
+
+
 def test_a_second_run_does_only_what_is_left(tmp_path, rng, network):
     write_images(tmp_path / "in", rng, [(16, 16)] * 5)
     first = network.stylize_folder(tmp_path / "in", tmp_path / "out", progress=None)

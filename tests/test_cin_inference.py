@@ -103,11 +103,29 @@ def test_stylize_image_takes_any_size(network, rng):
     np.testing.assert_allclose(out, expected, atol=0.02)
 
 
+@pytest.mark.parametrize("height, width", [(1, 1), (3, 5), (7, 18)])
+def test_stylize_image_takes_photos_smaller_than_the_network_reaches(network, rng, height,
+                                                                      width):
+    """Below 16 px a side the reflections of the 9x9 convolution and of the residual
+    blocks would not fit: the photo is reflected out to 16 (a multiple of 4 beyond)."""
+    photo = rng.uniform(0, 255, (height, width, 3)).astype(np.float32)
+    weights = cin.style_weights(3, {0: 1.0})
+    out = cin_inference.stylize_image(cin_inference.Stylizer(network, "float32"), photo,
+                                      weights)
+    padded = np.pad(photo, ((0, 16 - height), (0, 20 - width if width > 16 else 16 - width),
+                            (0, 0)), mode="reflect")
+    assert padded.shape[:2] == cin_inference.pad_for_network(photo).shape[:2]
+    expected = network([padded[None], np.array([weights], np.float32)]).numpy()[0]
+    assert out.shape == (height, width, 3) and np.isfinite(out).all()
+    if height * width > 1:  # One pixel is a constant image: instance norm divides rounding.
+        np.testing.assert_allclose(out, expected[:height, :width], atol=0.02)
+
+
 def test_stylizer_refuses_other_networks_and_precisions(network):
     other = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(3, 3)])
     with pytest.raises(ValueError, match="not a network built by cin.transformer_network"):
         cin_inference.Stylizer(other)
-    with pytest.raises(ValueError, match="--precision float16: choose one of auto, float32, "
+    with pytest.raises(ValueError, match="precision: float16: choose one of auto, float32, "
                                          "bfloat16"):
         cin_inference.Stylizer(network, "float16")
 
@@ -144,4 +162,4 @@ def test_a_cpu_without_avx512_refuses_bfloat16_in_one_line():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}, timeout=300)
     assert done.stdout.strip() == "float32"
-    assert "ValueError: --precision bfloat16: this CPU cannot run bfloat16" in done.stderr
+    assert "ArgumentError: precision: bfloat16: this CPU cannot run bfloat16" in done.stderr

@@ -5,6 +5,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -58,6 +59,9 @@ def test_help_lists_every_flag_and_exits_0(probes, script):
     missing = [flag for flag in found["flags"] if f"--{flag} " not in found["stdout"]]
     assert not missing
     assert "Try --helpfull" not in found["stdout"] and "absl" in found["stdout"]
+    assert "--verbose " in found["stdout"]  # Every command: tracebacks on request.
+    if script in ("masked_transfer", "cin_stylize", "cin_train", "cin_serve", "figures"):
+        assert "--print_every" not in found["stdout"]  # No optimisation, no progress lines.
 
 
 def test_help_from_the_installed_way_of_running(tmp_path):
@@ -106,31 +110,55 @@ CRASHING_SCRIPT = '''
 import sys
 sys.path.insert(0, {root!r})
 from style_transfer import cli
-_OUTPUT = cli.output_flags()
+{flags}
 
 def main(argv):
     raise RuntimeError("something nobody expected")
 
-cli.run(main, __doc__)
+cli.run(main, __doc__{details})
 '''
 
 
-def test_an_internal_error_is_one_line_with_the_traceback_in_a_file(tmp_path):
+@pytest.mark.parametrize("flags, details, where", [
+    ("_OUTPUT = cli.output_flags()", "", "out.error.json"),  # Beside the run report.
+    ("", ", details=lambda: 'runs/report.json'", "runs/report.error.json"),  # cin_train's.
+    ("", ", details=lambda: 'gone/report.json'", None)])  # No folder: the temporary one.
+def test_an_internal_error_is_one_line_with_the_traceback_in_a_file(tmp_path, flags, details,
+                                                                    where):
     script = tmp_path / "crash.py"
-    script.write_text(CRASHING_SCRIPT.format(root=str(ROOT)))
-    done = subprocess.run([sys.executable, str(script), "--output", "out.png"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
-    details = tmp_path / "out.error.json"
-    assert done.returncode == 1
-    assert done.stderr.strip() == (f"internal error: RuntimeError: something nobody expected; "
-                                   f"details in {details.name}")
-    report = json.loads(details.read_text())
+    script.write_text(CRASHING_SCRIPT.format(root=str(ROOT), flags=flags, details=details))
+    (tmp_path / "runs").mkdir()
+    args = [sys.executable, str(script), "--output", "out.png"][:4 if flags else 2]
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    line = done.stderr.strip()
+    assert done.returncode == 1 and line.startswith(
+        "internal error: RuntimeError: something nobody expected; details in "), done.stderr
+    details_path = pathlib.Path(line.split("details in ")[1])
+    if where is None:
+        assert details_path.parent == pathlib.Path(tempfile.gettempdir())
+        assert details_path.name.startswith("crash.") and details_path.suffix == ".json"
+    else:
+        assert details_path == pathlib.Path(where)
+    report = json.loads((tmp_path / details_path).read_text())
+    (tmp_path / details_path).unlink()
     assert "Traceback" in report["traceback"] and "something nobody" in report["error"]
     assert not (tmp_path / "out.png").exists() and not (tmp_path / "out.json").exists()
-    verbose = subprocess.run([sys.executable, str(script), "--output", "out.png", "--verbose"],
-                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    verbose = subprocess.run(args + ["--verbose"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=120)
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr
     assert verbose.stderr.strip().splitlines()[-1].startswith("internal error: RuntimeError")
+    pathlib.Path(tmp_path / verbose.stderr.strip().split("details in ")[1]).unlink()
+
+
+def test_a_word_that_is_not_a_flag_is_refused(files):
+    """absl reads `--bounds yes` as --bounds and a stray "yes": a mistake, not a run."""
+    for args in (["--bounds", "yes"], ["extra.png"]):
+        done = run("style_transfer.py", "--content", "c.png", "--style", "s.png", "--output",
+                   "out.png", "--weights", "random", *args, cwd=files)
+        assert done.returncode == 2 and done.stderr.strip() == (
+            f"error: {args[-1]!r} is not a flag; write flags as --name=value (--help lists "
+            f"them)")
+    assert (files / "out.png").read_bytes() == b"an earlier result"
 
 
 def test_training_folders_empty_unreadable_or_partly_unreadable(tmp_path, rng):
@@ -151,14 +179,20 @@ def test_training_folders_empty_unreadable_or_partly_unreadable(tmp_path, rng):
         assert [p.name for p in cin.photo_paths(tmp_path / "bad")] == ["c.png"]
 
 
-def test_a_training_folder_that_fails_is_one_line(tmp_path):
+@pytest.mark.parametrize("args, expected", [
+    ([], "--content_dir: photos: no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, "
+         ".tiff); add photos"),
+    (["--checkpoint_dir", "s.png"], "--checkpoint_dir: s.png: is a file, not a folder; give "
+                                    "a folder (created if needed)"),
+    (["--report", "photos"], "--report: photos: unknown file type (none); use one of .json")])
+def test_a_training_run_that_cannot_start_is_one_line_and_writes_nothing(tmp_path, args,
+                                                                         expected):
     (tmp_path / "photos").mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "s.png")
     done = run("cin_train.py", "--style", "s.png", "--content_dir", "photos", "--weights",
-               "random", "--steps", "1", cwd=tmp_path)
-    assert done.returncode == 2 and done.stderr.strip() == (
-        "error: --content_dir: photos: no image files (.jpg, .jpeg, .png, .bmp, .webp, .tif, "
-        ".tiff); add photos")
+               "random", "--steps", "1", *args, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {expected}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos", "s.png"]
 
 
 def test_every_script_runs_through_cli_run():

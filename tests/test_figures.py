@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from style_transfer import grid
@@ -34,14 +35,19 @@ def test_all_figures_at_tiny_size(tmp_path):
     assert "cin_mix: skipped" in done.stdout
 
 
-def test_unknown_figure_is_one_line(tmp_path):
+@pytest.mark.parametrize("args, expected", [
+    (["--figure", "fig9"], "--figure: fig9: unknown"),
+    (["--figure", "alpha_beta,cin_mix"], "--cin_model: give a network trained by cin_train"),
+    (["--output_dir", "taken"], "--output_dir: taken: is a file, not a folder")])
+def test_bad_figure_arguments_are_one_line_and_write_nothing(tmp_path, args, expected):
+    (tmp_path / "taken").write_text("a file in the way")
     done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "figures.py"), "--figure", "fig9",
-         "--weights", "random", "--output_dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300)
+        [sys.executable, str(ROOT / "scripts" / "figures.py"), "--weights", "random",
+         "--output_dir", "out", *args], capture_output=True, text=True, timeout=300,
+        cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        done.stderr.strip()] and "--figure: fig9: unknown" in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and expected in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
 def test_grid_draws_labels_and_keeps_within_the_width():

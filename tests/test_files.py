@@ -7,6 +7,7 @@ destination directly would leave those bytes there, and the test would fail.
 """
 
 import json
+import pathlib
 import time
 
 import keras
@@ -15,6 +16,7 @@ import pytest
 from PIL import Image
 
 from style_transfer import cin, files, images, optimize, reporting
+from style_transfer.parameters import ArgumentError
 
 
 def half_then_fail(original_bytes=b"HALF"):
@@ -100,3 +102,37 @@ def test_ctrl_c_while_writing_keeps_the_old_file(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         files.write_atomically(tmp_path / "out.png", interrupted)
     assert_untouched(tmp_path, {"out.png": b"old"})
+
+
+def test_a_long_name_is_refused_before_and_written_atomically_within_the_limit(tmp_path, rng):
+    """The temporary file's name must be legal wherever the destination's is: a stem of
+    250 characters is written, one over the file system's limit is refused up front."""
+    longest = "x" * 250 + ".png"
+    images.save(rng.uniform(0, 255, (4, 4, 3)), tmp_path / longest)
+    assert [p.name for p in tmp_path.iterdir()] == [longest]
+    with pytest.raises(ValueError, match="File name too long|more than the"):
+        images.check_writable(tmp_path / ("x" * 300 + ".png"))
+    with pytest.raises(ValueError, match="more than the"):
+        files.check_name_length(tmp_path / ("y" * 300 + ".png"))
+
+
+def test_output_folders_are_checked_before_anything_is_written(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    for path in (tmp_path / "taken", tmp_path / "taken" / "below"):
+        with pytest.raises(ArgumentError, match="output_dir: .*taken.*is a file, not a folder"):
+            files.make_folder(path, "output_dir")
+    assert files.make_folder(tmp_path / "a" / "b", "output_dir", create=False) == (
+        tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
+    assert files.make_folder(tmp_path / "a" / "b", "output_dir").is_dir()
+    with pytest.raises(ValueError, match="x.png: .*taken is a file, not a folder"):
+        images.check_writable(tmp_path / "taken" / "x.png")
+
+
+@pytest.mark.skipif(not pathlib.Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_a_folder_that_refuses_files_is_found_by_trying_even_as_root():
+    """Permission bits say nothing to root: /proc refuses new files whoever asks."""
+    with pytest.raises(ValueError, match="folder /proc is not writable"):
+        files.check_folder_writable("/proc")
+    with pytest.raises(ArgumentError, match="renders: .*not writable"):
+        files.make_folder("/proc/renders", "renders")

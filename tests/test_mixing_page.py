@@ -268,6 +268,24 @@ def test_a_preview_overtaken_by_a_newer_one_is_dropped_unrun(site):
     assert replies[2][0] == 200
 
 
+def test_a_server_that_cannot_start_says_why_naming_the_argument(site, tmp_path):
+    """A file where renders go, an empty host (which would listen on every network) and a
+    port in use are refused before the server listens."""
+    root, server = site
+    model = root / "run" / "model.keras"
+    network = cin.StyleNetwork.load(model)
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(mixing_page.ArgumentError, match="output_dir: .*taken: is a file"):
+        mixing_page.StyleMixer(network, model, output_dir=tmp_path / "taken")
+    assert (tmp_path / "taken").read_text() == "a file"
+    mixer = mixing_page.StyleMixer(network, model, output_dir=tmp_path / "renders")
+    assert not (tmp_path / "renders").exists()  # Made by the first render, not before.
+    with pytest.raises(mixing_page.ArgumentError, match="host: empty; give an address"):
+        mixing_page.MixingServer(mixer, " ", 0)
+    with pytest.raises(mixing_page.ArgumentError, match="port: 127.0.0.1:.*cannot listen"):
+        mixing_page.MixingServer(mixer, "127.0.0.1", server.server_address[1])
+
+
 def test_the_script_serves_until_ctrl_c(site, tmp_path):
     import signal
     import subprocess

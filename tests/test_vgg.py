@@ -26,6 +26,12 @@ def test_unknown_layer_names_are_rejected_by_name(name):
         vgg.canonical_layer_name(name)
 
 
+def test_a_pooling_layer_has_its_blocks_channels_and_shape():
+    model = vgg.feature_model(["pool2", "relu3_1"], weights="random")
+    assert vgg.channels(model, "pool2") == 128 and vgg.channels(model, "conv3_1") == 256
+    assert vgg.feature_shape(model, "pool2", 40, 33) == (10, 8, 128)
+
+
 def keras_layer_names(model):
     return [layer.name for layer in model.layers]
 
