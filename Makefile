@@ -11,7 +11,7 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench figures mutate screenshot clean
+.PHONY: install demo test bench figures mutate hostile screenshot clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ bench: install
 # Plant each one-line bug of tests/mutations.txt, run its tests, report the survivors.
 mutate: install
 	$(BIN)/python tests/mutate.py tests/mutations.txt
+
+# Every command against ~300 hostile inputs, as a user runs them (about 15 minutes).
+hostile: install
+	$(BIN)/python tests/hostile.py
 
 # The README's picture of the mixing page, taken by its browser test (needs Chromium).
 screenshot: install

@@ -11,9 +11,10 @@ normalised by the mask's sum so that a small region is styled as strongly as a l
     L = α L_content + β Σ_r Σ_l w_l mean_ij (Ĝ_r^l - Â_r^l)_ij² + λ_tv TV
 
 where Â_r^l is the Gram matrix per position of style image r; the defaults are Gatys'
-recipe for this network (α = 1, β = 1e3, w_l = 1/N_l²), per region. Masks are thresholded at one half:
-regions are hard (for soft weights, see mask_style.py). Pixels that no mask covers keep
-only the content loss. One forward pass of the network per evaluation serves every mask.
+recipe for this network (α = 1, β = 1e3, w_l = 1/N_l²), per region. Masks are
+thresholded at one half: regions are hard (for soft weights, see mask_style.py). Pixels
+that no mask covers keep only the content loss. One forward pass of the network per
+evaluation serves every mask.
 
 Example:
     python scripts/multi_style.py --content photo.jpg --style a.jpg,b.jpg \

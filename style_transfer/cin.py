@@ -310,7 +310,8 @@ def photo_paths(folder):
                 image.size  # The header parses.
             readable.append(path)
         except Exception as error:  # Pillow raises many types for a bad file.
-            skipped.append(f"{path.name} ({str(error).splitlines()[0] if str(error) else type(error).__name__})")
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            skipped.append(f"{path.name} ({reason})")
     if not readable:
         raise ArgumentError("content_dir", f"{folder}: none of its {len(candidates)} image "
                                            f"files is readable (first: {skipped[0]})")
@@ -623,7 +624,8 @@ class StyleNetwork:
             "weights": model.weights_source.to_json(), "model": str(folder / "model.keras"),
             "steps": state["step"], "interrupted": interrupted,
             "strategy": distribute.resolve(settings.strategy), "replicas": replicas,
-            "workers": workers, "chief": chief, "images_per_second": _rate(clock, settings.batch_size),
+            "workers": workers, "chief": chief,
+            "images_per_second": _rate(clock, settings.batch_size),
             "loss_history": state["loss_history"]}
 
 
