@@ -154,7 +154,8 @@ def test_a_word_that_is_not_a_flag_is_refused(files):
     """absl reads `--bounds yes` as --bounds and a stray "yes": a mistake, not a run."""
     for args in (["--bounds", "yes"], ["extra.png"]):
         done = run("style_transfer.py", "--content", "c.png", "--style", "s.png", "--output",
-                   "out.png", "--weights", "random", *args, cwd=files)
+                   "out.png", "--weights", "random", "--size", "32", "--iterations", "1",
+                   *args, cwd=files)  # Small: a run that wrongly goes on ends soon.
         assert done.returncode == 2 and done.stderr.strip() == (
             f"error: {args[-1]!r} is not a flag; write flags as --name=value (--help lists "
             f"them)")
