@@ -31,6 +31,7 @@ test: install
 	$(BIN)/python -m pytest -q tests
 
 bench: install
+	$(BIN)/python benchmarks/balance.py --output benchmarks/results/balance.json
 	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
 	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json

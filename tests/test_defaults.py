@@ -33,7 +33,8 @@ class ChannelCounts:
 
     def get_layer(self, keras_name):
         paper = {keras: paper for paper, keras in vgg.LAYERS.items()}[keras_name]
-        return types.SimpleNamespace(filters=CHANNELS[paper])
+        return types.SimpleNamespace(output=types.SimpleNamespace(
+            shape=(None, None, None, CHANNELS[paper])))
 
 
 def random_features(rng, size, layers):
