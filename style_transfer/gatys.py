@@ -80,7 +80,7 @@ class ObjectiveSettings:
             repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
             if repeated:
                 raise ArgumentError(name, f"{', '.join(repeated)} given twice; name each "
-                                          f"layer once (weigh it with style_layer_weights)")
+                                          f"layer once")
         if self.weights not in ("imagenet", "random") and not os.path.isfile(self.weights):
             raise ArgumentError("weights", f"{self.weights}: no such file; use imagenet, "
                                            f"random, or a weights file's path")
