@@ -202,3 +202,14 @@ def test_every_script_runs_through_cli_run():
         text = script.read_text()
         assert "cli.run(main, __doc__" in text, script.name
         assert "flags.FLAGS." not in text, script.name  # Flags are FlagHolders.
+
+
+def test_make_hostile_runs_and_judges_its_cases():
+    """`make hostile`'s tool, on two of its cases: a bad input and an odd but good one."""
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "hostile.py"),
+                           "content 'empty.png'", "content one.png"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "2 cases, 0 broke the promise"
+    assert lines[0].startswith("ok") and "empty.png: the file is empty" in lines[0]
