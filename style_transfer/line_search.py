@@ -17,15 +17,23 @@ caller evaluates φ and φ' wherever its vectors are (on the device).
 XTRAP_LOWER, XTRAP_UPPER = 1.1, 4.0  # dcsrch's extrapolation bounds.
 
 
+def _cubic(st_a, f_a, d_a, st_b, f_b, d_b, clamp=False):
+    """θ and γ (unsigned) of the cubic through (st_a, f_a, d_a) and (st_b, f_b, d_b), as
+    dcstep computes them, scaled by s against overflow; `clamp` floors the radicand at 0
+    (the case where the cubic may have no minimiser)."""
+    theta = 3.0 * (f_a - f_b) / (st_b - st_a) + d_a + d_b
+    s = max(abs(theta), abs(d_a), abs(d_b))
+    radicand = (theta / s) ** 2 - (d_a / s) * (d_b / s)
+    return theta, s * (max(0.0, radicand) if clamp else radicand) ** 0.5
+
+
 def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
     """One safeguarded step of the search (dcstep): the new step, and the interval
     [stx, sty] updated to still contain a minimiser. Returns (stx, fx, dx, sty, fy, dy,
     stp, brackt)."""
     sgnd = dp * (dx / abs(dx))
     if fp > fx:  # A higher value: bracketed; cubic if nearer stx, else cubic/quadratic mean.
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * ((theta / s) ** 2 - (dx / s) * (dp / s)) ** 0.5
+        theta, gamma = _cubic(stx, fx, dx, stp, fp, dp)
         if stp < stx:
             gamma = -gamma
         p = (gamma - dx) + theta
@@ -35,9 +43,7 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         stpf = stpc if abs(stpc - stx) < abs(stpq - stx) else stpc + (stpq - stpc) / 2.0
         brackt = True
     elif sgnd < 0.0:  # Lower value, derivatives of opposite sign: bracketed.
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * ((theta / s) ** 2 - (dx / s) * (dp / s)) ** 0.5
+        theta, gamma = _cubic(stx, fx, dx, stp, fp, dp)
         if stp > stx:
             gamma = -gamma
         p = (gamma - dp) + theta
@@ -47,9 +53,7 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
         stpf = stpc if abs(stpc - stp) > abs(stpq - stp) else stpq
         brackt = True
     elif abs(dp) < abs(dx):  # Lower value, same sign, the derivative's magnitude falls.
-        theta = 3.0 * (fx - fp) / (stp - stx) + dx + dp
-        s = max(abs(theta), abs(dx), abs(dp))
-        gamma = s * max(0.0, (theta / s) ** 2 - (dx / s) * (dp / s)) ** 0.5
+        theta, gamma = _cubic(stx, fx, dx, stp, fp, dp, clamp=True)
         if stp > stx:
             gamma = -gamma
         p = (gamma - dp) + theta
@@ -73,9 +77,7 @@ def dcstep(stx, fx, dx, sty, fy, dy, stp, fp, dp, brackt, stpmin, stpmax):
             stpf = max(stpmin, min(stpmax, stpf))
     else:  # Lower value, same sign, the derivative does not fall.
         if brackt:
-            theta = 3.0 * (fp - fy) / (sty - stp) + dy + dp
-            s = max(abs(theta), abs(dy), abs(dp))
-            gamma = s * ((theta / s) ** 2 - (dy / s) * (dp / s)) ** 0.5
+            theta, gamma = _cubic(stp, fp, dp, sty, fy, dy)
             if stp > sty:
                 gamma = -gamma
             p = (gamma - dp) + theta
