@@ -284,9 +284,6 @@ class StyleTrainer:
             variable.assign(saved[f"arr_{index}"])
 
 
-PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-
 def photo_paths(folder):
     """The photos of a training folder whose headers Pillow reads, sorted.
 
@@ -298,11 +295,10 @@ def photo_paths(folder):
     folder = pathlib.Path(folder)
     if not folder.is_dir():
         raise ArgumentError("content_dir", f"{folder}: no such folder")
-    candidates = sorted(p for p in folder.iterdir()
-                        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+    candidates = sorted(images.image_files(folder))
     if not candidates:
         raise ArgumentError("content_dir", f"{folder}: no image files "
-                                           f"({', '.join(PHOTO_SUFFIXES)}); add photos")
+                                           f"({', '.join(images.IMAGE_SUFFIXES)}); add photos")
     readable, skipped = [], []
     for path in candidates:
         try:

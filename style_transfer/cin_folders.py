@@ -29,9 +29,6 @@ import tensorflow as tf
 from style_transfer import cin_inference, files, images
 from style_transfer.parameters import ArgumentError
 
-# Image files a folder is searched for (a glob may name others; Pillow decides).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
 
 def natural_key(path):
     """Sorts names with their numbers as numbers: frame_9.png before frame_10.png."""
@@ -55,11 +52,10 @@ def input_paths(source):
         if not folder.is_dir():
             raise ArgumentError("content_dir", f"{folder}: no such folder (give a folder "
                                                f"or a glob such as 'frames/*.png')")
-        paths = [p for p in folder.iterdir()
-                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        paths = images.image_files(folder)
     if not paths:
         raise ArgumentError("content_dir", f"{source}: no image files "
-                                           f"({', '.join(IMAGE_SUFFIXES)})")
+                                           f"({', '.join(images.IMAGE_SUFFIXES)})")
     return sorted(paths, key=natural_key)
 
 

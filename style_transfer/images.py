@@ -249,6 +249,16 @@ def resize_longest_side(image, longest_side):
     return resize(image, *scaled_shape(*image.shape[:2], longest_side))
 
 
+# The file names a folder of images is read for (training photos, frames to stylise).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def image_files(folder):
+    """The files of `folder` whose names end in one of `IMAGE_SUFFIXES`, in no order."""
+    return [p for p in pathlib.Path(folder).iterdir()
+            if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+
+
 def to_uint8(image):
     """Float image in [0, 255] -> uint8, rounded (not truncated) and clipped."""
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
