@@ -5,7 +5,9 @@ For each size this runs the style_transfer command at its defaults (plus --init 
 and one iteration), reads the content and style terms of iteration 0 from its run
 report, and computes the same two terms with Gatys' recipe for the original VGG19
 (leongatys/PytorchNeuralStyleTransfer) written out here in NumPy: content = MSE of the
-relu4_2 activations, style = Σ_l 1e3/n_l² · MSE(G_l/M_l, A_l/M_s) over relu1_1 ... relu5_1.
+relu4_2 activations, style = Σ_l β/n_l² · MSE(G_l/M_l, A_l/M_s) over relu1_1 ... relu5_1,
+with this suite's β = 1e2 (512/s)⁻³ at longest side s (docs/balance.md) where Gatys'
+notebook has 1e3 at every size.
 Both read the same network (the ImageNet weights if on disk, else a seeded random
 network in a weights file: the balance is an identity of the objective, so any weights
 test it), the same images and the same noise. The ratio of balances should be 1.
@@ -34,7 +36,7 @@ _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def recipe_terms(weights, content, style, start):
+def recipe_terms(weights, content, style, start, size):
     """Gatys' recipe, in NumPy on the features of the same network."""
     model = vgg.feature_model(list(vgg.STYLE_LAYERS) + ["relu4_2"], pooling="max",
                               weights=weights)
@@ -49,8 +51,9 @@ def recipe_terms(weights, content, style, start):
 
     x, p, a = features(start), features(content), features(style)
     content_term = np.mean((x["relu4_2"] - p["relu4_2"]) ** 2)  # content_weights [1e0]
-    style_term = sum(1e3 / x[l].shape[-1] ** 2 * np.mean((gram(x[l]) - gram(a[l])) ** 2)
-                     for l in vgg.STYLE_LAYERS)  # style_weights 1e3/n²
+    beta = 1e2 * (size / 512) ** 3  # style_weights β/n²
+    style_term = sum(beta / x[l].shape[-1] ** 2 * np.mean((gram(x[l]) - gram(a[l])) ** 2)
+                     for l in vgg.STYLE_LAYERS)
     return content_term, style_term
 
 
@@ -60,7 +63,7 @@ def main(argv):
     results = []
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
-        on_disk = any((d / vgg.WEIGHTS_FILE).is_file()
+        on_disk = any((d / vgg.VGG19.weights_file).is_file()
                       for d in vgg.weights_search_dirs() + [vgg.keras_cache_dir()])
         if on_disk:
             weights = vgg.resolve_weights("imagenet")
@@ -80,7 +83,7 @@ def main(argv):
             content = images.load(content_path, max_size=size)
             style = images.load(style_path, max_size=size)
             start = images.initial_image("noise", content, style, seed=0)
-            recipe_content, recipe_style = recipe_terms(weights, content, style, start)
+            recipe_content, recipe_style = recipe_terms(weights, content, style, start, size)
             ours = first["style"] / first["content"]
             theirs = recipe_style / recipe_content
             results.append({"size": size, "ours": {"content": first["content"],

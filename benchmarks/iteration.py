@@ -51,7 +51,7 @@ OPTIMIZER = {"optimizer": SETTINGS.optimizer, "bounds": SETTINGS.pixel_bounds()}
 def default_weights():
     try:
         on_disk = vgg.resolve_weights("imagenet") if any(
-            (d / vgg.WEIGHTS_FILE).is_file()
+            (d / vgg.VGG19.weights_file).is_file()
             for d in vgg.weights_search_dirs() + [vgg.keras_cache_dir()]) else None
     except ValueError:
         on_disk = None

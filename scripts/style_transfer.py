@@ -14,11 +14,12 @@ matrices match those of the painting a at relu1_1 … relu5_1:
                + β · Σ_l w_l · mean (G^l/M_l - A^l/M_l)²          (Eqs. 3, 4, 5 and 7)
                + λ_tv · TV(x)                                    (smoothness prior)
 
-minimised with L-BFGS over the pixels, kept in [0, 255]. Every term is a mean, so the
-weights mean the same at every image size. The defaults are those of Gatys' own code for
-this (original, Caffe) VGG19: α = 1, β = 1e3, w_l = 1/N_l² on relu1_1 … relu5_1, no TV,
-max pooling, from the content image (style_transfer/gatys.py). The ratio α/β sets how
-much of the photograph survives; the paper's 1e-3 to 1e-4 were for a rescaled network.
+minimised with L-BFGS over the pixels. Every term is a mean, so the objective is the same
+at every size; the picture is not (the network's receptive fields are fixed in pixels),
+so a stage of longest side s weighs its style by β (s/512)³. The defaults are Gatys'
+own code's for the original (Caffe) VGG19, α = 1, w_l = 1/N_l² on relu1_1 … relu5_1, no
+TV, max pooling, from the content image, with β = 1e2 at 512 px chosen from pictures
+(docs/balance.md). The ratio α/β sets how much of the photograph survives.
 
 Controls from Gatys et al., "Controlling Perceptual Factors in Neural Style Transfer",
 CVPR 2017 (arXiv:1611.07865): several styles with blend weights b_s (the style term

@@ -180,10 +180,12 @@ def number(name, default, help_text, *, integer=False, low=None, high=None,
 
 
 def values(holders):
-    """The flags' values as the library's keyword arguments (lists typed)."""
+    """The values of the flags given on the command line, as the library's keyword
+    arguments (lists typed); the library fills in the rest (its defaults, or a
+    technique's recipe for the network chosen)."""
     return {name: (_typed_items(kind, holder.value, name) if kind.is_tuple and holder.value
                    is not None else holder.value)
-            for name, (holder, kind) in holders.items()}
+            for name, (holder, kind) in holders.items() if holder.present}
 
 
 def check(parse, value):

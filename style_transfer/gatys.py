@@ -9,15 +9,19 @@
   Sec. 4) with hard masks, soft masks, and colour-coded maps.
 - `masked_transfer`: a stylised image composited through a mask (no optimisation).
 
-Defaults (`GatysSettings`): the objective that Gatys' own code minimises on the original
-VGG19 network, the one Keras ships (leongatys/PytorchNeuralStyleTransfer,
+Defaults (`GatysSettings`): the objective of Gatys' own code for the original VGG19
+network, the one Keras ships (leongatys/PytorchNeuralStyleTransfer,
 NeuralStyleTransfer.ipynb; the "org" recipe of leongatys/NeuralImageSynthesis): content
-as the mean squared error at relu4_2 with weight 1, and style as Σ_l 1e3/N_l² times the
+as the mean squared error at relu4_2 with weight 1, and style as Σ_l β/N_l² times the
 mean squared difference of the Gram matrices per position at relu1_1 ... relu5_1; the
 network's max pooling; no total variation term; starting from the content image. In this
-suite's normalisation (`losses`) that is α = 1, β = 1e3 and w_l = 1/N_l²: the same
-objective at every image size. (The paper's α/β = 1e-3 and w_l = 1/5 were for a rescaled
-VGG19 and do not carry over to this network.)
+suite's normalisation (`losses`) that is α = 1 and w_l = 1/N_l², the same objective at
+every image size. Two choices are this suite's own, from pictures on ImageNet weights
+(docs/balance.md): β = 1e2 at 512 px, between the notebook's 1e3 and jcjohnson's 20; and
+β scaled by (s/512)³ at a stage of longest side s, since the network's receptive fields
+are fixed in pixels and the same β buries the content of a small image. (The paper's
+α/β = 1e-3 and w_l = 1/5 were for a rescaled VGG19 and do not carry over.) Every
+technique runs on VGG19 (default) or VGG16 (`network`).
 """
 
 import dataclasses
@@ -35,13 +39,17 @@ _LAYER = vgg.canonical_layer_name
 @dataclasses.dataclass(frozen=True)
 class ObjectiveSettings:
     """Eq. 7 of Gatys et al. 2016 and its loss network: what every technique that
-    measures images with VGG19 shares (defaults: Gatys' recipe, module docstring)."""
+    measures images with a feature network shares (defaults: Gatys' recipe, module docstring)."""
     content_weight: float = parameter(
         1.0, "α: content weight (Gatys et al. 2016, Eq. 7), on the mean squared error of "
         "the content layers' activations.", low=0.0, group="objective")
+    # β: this suite's choice, 1e2 at 512 px, judged on ImageNet VGG16 pictures (docs/
+    # balance.md): Gatys' notebook's 1e3 (from the content) and jcjohnson's 20 (from
+    # noise), both for VGG19 in this normalisation, bracket it.
     style_weight: float = parameter(
-        1e3, "β: style weight (Eq. 7), on Σ_l w_l mean((Ĝ_l - Â_l)²) with Gram matrices "
-        "per position.", low=0.0, group="objective")
+        1e2, "β: style weight (Eq. 7), on Σ_l w_l mean((Ĝ_l - Â_l)²) with Gram matrices "
+        "per position; at 512 px for the image-optimising techniques (see "
+        "style_weight_exponent).", low=0.0, group="objective")
     tv_weight: float = parameter(
         0.0, "λ_tv: weight of the total variation prior, a mean over pixels (Mahendran & "
         "Vedaldi 2015, Eq. 5); 0 turns it off.", low=0.0, group="objective")
@@ -54,10 +62,13 @@ class ObjectiveSettings:
     style_layer_weights: tuple[float, ...] | None = parameter(
         None, "w_l, one per style layer (Eq. 5); default 1/N_l², N_l the layer's filters "
         "(Gatys' code for the original network).", low=0.0, group="objective")
-    pooling: str = parameter("max", "VGG19 pooling: max (the trained network's, and the "
+    network: str = parameter("vgg19", "The feature network: vgg19 (the reference codes') or "
+                                      "vgg16 (magenta's, titu1994's).",
+                             choices=tuple(vgg.NETWORKS), group="network")
+    pooling: str = parameter("max", "Network pooling: max (the trained network's, and the "
                                     "reference codes') or avg (Gatys et al.'s paper).",
                              choices=vgg.POOLINGS, group="network")
-    weights: str = parameter("imagenet", "VGG19 weights: imagenet (vgg_weights/, the Keras "
+    weights: str = parameter("imagenet", "Network weights: imagenet (vgg_weights/, the Keras "
                                          "cache, or a download), random (plumbing only: its "
                                          "pictures mean nothing), or a weights file.",
                              group="network")
@@ -75,8 +86,12 @@ class ObjectiveSettings:
             raise ArgumentError("style_layer_weights", f"{len(self.style_layer_weights)} "
                                 f"values for {len(self.style_layers)} style layers; give one "
                                 f"weight per layer")
+        network = vgg.get_network(self.network)
         for name in ("content_layers", "style_layers"):
-            layers = [_LAYER(layer) for layer in getattr(self, name) or ()]
+            try:
+                layers = [network.layer(layer) for layer in getattr(self, name) or ()]
+            except ValueError as error:
+                raise ArgumentError(name, str(error)) from None
             repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
             if repeated:
                 raise ArgumentError(name, f"{', '.join(repeated)} given twice; name each "
@@ -86,7 +101,7 @@ class ObjectiveSettings:
                                            f"random, or a weights file's path")
 
     def feature_model(self, fresh=False):
-        """VGG19 up to the deepest content or style layer, as the settings ask.
+        """The network up to the deepest content or style layer, as the settings ask.
 
         Args:
             fresh: build a new model rather than share the one built before (a model
@@ -94,7 +109,8 @@ class ObjectiveSettings:
         """
         build = vgg.build_feature_model if fresh else vgg.feature_model
         return build(list(self.content_layers) + list(self.style_layers),
-                     pooling=self.pooling, weights=self.weights, seed=self.seed)
+                     pooling=self.pooling, weights=self.weights, seed=self.seed,
+                     network=self.network)
 
     def objective(self, model, tv_weight=None, layer_weights=None):
         """The effective `losses.Objective`, w_l resolved from the model's layers.
@@ -141,6 +157,17 @@ class GatysSettings(ObjectiveSettings):
         False, "Keep every pixel in [0, 255] while optimising (L-BFGS-B's bounds; "
         "projection with tf). Gatys', deep-photo's and CNNMRF's codes clip only when "
         "saving.", group="optimisation")
+    # p: this suite's choice, from the pictures of docs/balance.md. The losses are means,
+    # so the objective is the same at every size, but the picture is not: the network's
+    # receptive fields are fixed in pixels, so at 256 px the deep style layers see much
+    # more of the image and the same β buries the content. β 1e2 at 512, 3e1 at 384 and
+    # 1e1 at 256 px look alike on VGG16; (s/512)³ gives 1e2, 42 and 12.5.
+    style_weight_exponent: float = parameter(
+        3.0, "p: a stage of longest side s weighs its style by β (s/512)^p, so the "
+        "picture keeps its balance across sizes; 0 keeps β at every size.", low=0.0,
+        high=8.0, group="objective")
+
+    BALANCE_SIZE: typing.ClassVar[int] = 512  # The size at which β is β (see above).
 
     def validate(self):
         super().validate()
@@ -158,6 +185,12 @@ class GatysSettings(ObjectiveSettings):
     def pixel_bounds(self):
         """The bounds L-BFGS keeps every pixel in, or None."""
         return (0.0, 255.0) if self.bounds else None
+
+    def objective_at(self, objective, size):
+        """`objective` with the style weight of a stage of longest side `size`:
+        β (size / 512)^p (`style_weight_exponent`)."""
+        scale = (size / self.BALANCE_SIZE) ** self.style_weight_exponent
+        return dataclasses.replace(objective, style_weight=objective.style_weight * scale)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,6 +251,7 @@ def optimise_stage(stage, model, content_image, style_images, style_targets, ini
                    objective, settings, progress, extra_terms=None):
     """One optimisation of a run as a `transfer.Stage`, with its progress callback."""
     size, name = stage
+    objective = settings.objective_at(objective, size)
     result = transfer.optimise(
         model, content_image, style_targets, init_image, objective, settings.iterations,
         optimizer=settings.optimizer, bounds=settings.pixel_bounds(), extra_terms=extra_terms,
@@ -261,7 +295,7 @@ def style_transfer(content, style, *, progress="bar", **options):
     content_image = images.as_image(content, "content")
     style_images = [images.as_image(s, "style") for s in as_list(style)]
     blend = blend_weights(len(style_images), settings.style_blend_weights)  # b_s
-    model = settings.feature_model()  # VGG19 to the deepest layer used (Sec. 2).
+    model = settings.feature_model()  # The network to the deepest layer used (Sec. 2).
     predictions = memory.predict(model, content_image.shape, settings.sizes(),
                                  settings.optimizer)
     memory.refuse_if_too_large(predictions, settings.max_memory_gb)

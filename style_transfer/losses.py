@@ -174,7 +174,7 @@ def checked_features(model, image, what):
         depth = vgg.pooling_depth(layer)
         if height >> depth == 0 or width >> depth == 0:
             raise ValueError(
-                f"{what} ({width}x{height} px) is too small for layer {layer} (each VGG19 "
+                f"{what} ({width}x{height} px) is too small for layer {layer} (each network "
                 f"block halves the size; relu5_x needs 16 px): use a larger size or style "
                 f"scale, or shallower layers")
     return features_of(model, image)

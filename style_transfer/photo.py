@@ -46,6 +46,8 @@ class PhotoSettings(RegionSettings):
     """`photo_style`'s settings (defaults: module docstring)."""
     content_weight: float = override(GatysSettings, "content_weight", 5.0)
     style_weight: float = override(GatysSettings, "style_weight", 1e2)
+    # deep-photo weighs its style the same at every size.
+    style_weight_exponent: float = override(GatysSettings, "style_weight_exponent", 0.0)
     tv_weight: float | None = override(
         GatysSettings, "tv_weight", None,
         help="λ_tv: weight of the total variation prior, a mean over pixels; default: "

@@ -31,9 +31,13 @@ from style_transfer import images, losses, masks, patches, reporting, transfer, 
 from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
 from style_transfer.parameters import override, parameter, settings_from
 
-GATYS_REGIONS = dict(content_weight=1.0, style_weight=1e3, tv_weight=0.0,
-                     style_layers=vgg.STYLE_LAYERS, layer_weights="inverse_square",
-                     iterations=500, pooling="max", octaves=1)
+# The Gatys recipe per region (`GatysSettings`' defaults and their sources); the MRF
+# recipes below are their references' at every size (style_weight_exponent 0).
+GATYS_REGIONS = dict(content_weight=1.0, style_weight=GatysSettings.style_weight,
+                     style_weight_exponent=GatysSettings.style_weight_exponent,
+                     tv_weight=0.0, style_layers=vgg.STYLE_LAYERS,
+                     layer_weights="inverse_square", iterations=500, pooling="max",
+                     octaves=1)
 
 
 def _method_default(name, help_suffix=""):
@@ -53,6 +57,7 @@ class SemanticSettings(RegionSettings):
         choices=("gram", "mrf"), group="method")
     content_weight: float | None = _method_default("content_weight")
     style_weight: float | None = _method_default("style_weight")
+    style_weight_exponent: float | None = _method_default("style_weight_exponent")
     tv_weight: float | None = _method_default("tv_weight")
     style_layers: tuple[str, ...] | None = _method_default("style_layers")
     iterations: int | None = _method_default("iterations")
@@ -114,7 +119,8 @@ class PatchStyleSettings(SemanticSettings):
         "gram": dict(GATYS_REGIONS, semantic_weight=1.0, patch_stride=2),
         "mrf": dict(content_weight=2e1, style_weight=1e-4, tv_weight=None,
                     tv_on_half_sum=1e-3, style_layers=patches.MRF_LAYERS,
-                    layer_weights="equal", iterations=100, pooling="max", octaves=3,
+                    style_weight_exponent=0.0, layer_weights="equal", iterations=100,
+                    pooling="max", octaves=3,
                     semantic_weight=1.0, patch_stride=2)}
     MRF_MATCHING: typing.ClassVar[dict] = dict(matching="patch", reduction="overlap")
 
@@ -128,8 +134,9 @@ class DoodleSettings(SemanticSettings):
     LOSS_DEFAULTS: typing.ClassVar[dict] = {
         "gram": dict(GATYS_REGIONS, semantic_weight=10.0, patch_stride=1),
         "mrf": dict(content_weight=10.0, style_weight=25.0, tv_weight=1.0, tv_beta=2.5,
-                    style_layers=patches.MRF_LAYERS, layer_weights="equal", iterations=100,
-                    pooling="avg", octaves=3, semantic_weight=10.0, patch_stride=1)}
+                    style_layers=patches.MRF_LAYERS, style_weight_exponent=0.0,
+                    layer_weights="equal", iterations=100, pooling="avg", octaves=3,
+                    semantic_weight=10.0, patch_stride=1)}
     MRF_MATCHING: typing.ClassVar[dict] = dict(matching="position", reduction="mean")
 
 

@@ -1,27 +1,31 @@
-"""The VGG19 feature model that every technique measures images with.
+"""The feature networks every technique measures images with: VGG19 and VGG16.
 
 Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
-Recognition", 2014, arXiv:1409.1556: the 16 convolutional and 5 pooling layers of the
-19-layer network (no fully connected top), from `keras.applications.VGG19`.
+Recognition", 2014, arXiv:1409.1556: the convolutional and pooling layers of the 19- and
+16-layer networks (no fully connected top), from `keras.applications`. Each network is a
+`Network` value (its layers, channels, weights file and hash); nothing else in the
+package holds a network's tables.
 
-The Keras ImageNet weights are the original Caffe VGG19 (caffe preprocessing below), the
-network that the reference implementations of every technique here used
+The Keras ImageNet weights are the original Caffe networks (caffe preprocessing below).
+VGG19 is the one the reference implementations of the image-optimising techniques used
 (leongatys/PytorchNeuralStyleTransfer, jcjohnson/neural-style, deep-photo, CNNMRF,
-neural-doodle). Gatys et al. (2016, Sec. 2) report results with a *rescaled* VGG19 (every
-filter's mean activation one) and average pooling; their own code for the original
-network keeps its max pooling. So the network here keeps max pooling unless a technique
-asks otherwise, and each technique's loss weights are its reference code's for this
-network, not the paper's α/β (README, "Defaults").
+neural-doodle); VGG16 is the one magenta's image_stylization (CIN), titu1994's suite,
+STROTSS and NNST used. Gatys et al. (2016, Sec. 2) report results with a *rescaled* VGG19
+(every filter's mean activation one) and average pooling; their own code for the
+original network keeps its max pooling. So the network here keeps max pooling unless a
+technique asks otherwise.
 
 Layers are named as in the papers: `relu4_2` is the rectified output of the second
-convolution of block 4 (`conv4_2` is accepted for it, as Gatys et al. write it). The
-mapping to Keras names (`block4_conv2`) lives here and nowhere else.
+convolution of block 4 (`conv4_2` is accepted for it, as Gatys et al. write it); Keras
+calls it `block4_conv2`. VGG19 has relu3_4, relu4_4 and relu5_4; VGG16 ends its blocks at
+relu3_3, relu4_3 and relu5_3.
 """
 
 import dataclasses
 import functools
 import os
 import pathlib
+import re
 
 import keras
 import numpy as np
@@ -29,67 +33,154 @@ import numpy as np
 from style_transfer import files
 from style_transfer.parameters import ArgumentError
 
-WEIGHTS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
-# Where Keras' own VGG19 loader downloads the no-top weights, and the MD5 it checks
-# (keras/src/applications/vgg19.py, WEIGHTS_PATH_NO_TOP and file_hash).
-WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
-               + WEIGHTS_FILE)
-WEIGHTS_MD5 = "253f8cb515780f3b799900260a226db6"
-# A mirror of the same file can be named here (checked against the same MD5).
-WEIGHTS_URL_ENV = "STYLE_TRANSFER_VGG19_URL"
-WEIGHTS_DIRNAME = "vgg_weights"
-
-# Caffe preprocessing, which the converted weights were trained with: BGR channel order,
-# ImageNet mean per channel subtracted, no scaling (keras.applications.vgg19, mode="caffe").
+# Caffe preprocessing, which both networks' converted weights were trained with: BGR
+# channel order, ImageNet mean per channel subtracted, no scaling
+# (keras.applications.vgg16/vgg19, mode="caffe").
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+WEIGHTS_DIRNAME = "vgg_weights"
+# Keras' applications publish their weights here, one folder per network.
+_KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
+_LAYER_PATTERN = re.compile(r"(?:relu|conv)(\d+)_(\d+)|pool(\d+)")
 
-_CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
-
-# Paper name -> Keras layer name, in network order.
-LAYERS = {}
-for _block, _num_convs in enumerate(_CONVS_PER_BLOCK, start=1):
-    for _conv in range(1, _num_convs + 1):
-        LAYERS[f"relu{_block}_{_conv}"] = f"block{_block}_conv{_conv}"
-    LAYERS[f"pool{_block}"] = f"block{_block}_pool"
-_ALIASES = {name.replace("relu", "conv"): name for name in LAYERS if name.startswith("relu")}
-_ORDER = list(LAYERS.values())
-
-CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2").
+CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2"); in both networks.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Same section.
 POOLINGS = ("max", "avg")
 
 
 def canonical_layer_name(name):
-    """Returns the paper name (`relu4_2`) of a layer given as `relu4_2` or `conv4_2`.
+    """The paper name (`relu4_2`) of a layer written `relu4_2` or `conv4_2` (`pool3` stays).
+
+    Only the form is checked here; whether a network has the layer is `Network.layer`'s
+    question, asked when a technique's settings name their network.
 
     Raises:
-        ValueError: the name is not a VGG19 layer.
+        ValueError: not a layer name of the VGG family.
     """
     name = name.strip()
-    name = _ALIASES.get(name, name)
-    if name not in LAYERS:
-        raise ValueError(
-            f"unknown VGG19 layer {name!r}; use relu1_1 … relu5_4 (conv1_1 … conv5_4 "
-            f"name the same outputs) or pool1 … pool5")
-    return name
+    match = _LAYER_PATTERN.fullmatch(name)
+    if not match:
+        raise ValueError(f"{name!r} is not a layer name; write reluB_C (convB_C names the "
+                         f"same output) or poolB, e.g. relu4_2")
+    return name if name.startswith("pool") else "relu" + name[4:]
 
 
 def pooling_depth(name):
     """How many 2x2 poolings come before a layer's output (relu3_1: 2, pool3: 3)."""
     name = canonical_layer_name(name)
-    block = int(name[4])  # relu3_1 and pool3 both carry the block number there.
+    block = int(name[4:].split("_")[0])  # relu3_1 and pool3 both carry the block there.
     return block if name.startswith("pool") else block - 1
 
 
+def keras_layer_name(name):
+    """The Keras layer of a paper name: relu4_2 -> block4_conv2, pool3 -> block3_pool."""
+    name = canonical_layer_name(name)
+    if name.startswith("pool"):
+        return f"block{name[4:]}_pool"
+    block, conv = name[4:].split("_")
+    return f"block{block}_conv{conv}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """A feature network as a value: its layers, weights file and preprocessing.
+
+    Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+    Recognition", 2014, arXiv:1409.1556, Table 1: configuration D (VGG16) and E (VGG19),
+    the convolutional and pooling layers only, as `keras.applications` builds them.
+
+    Attributes:
+        name: how settings and flags name it ("vgg19").
+        application: the `keras.applications` constructor ("VGG19").
+        convs_per_block: convolutions in each of the five blocks.
+        channels_per_block: N_l of each block's convolutions.
+        weights_file: Keras' no-top ImageNet weights file.
+        weights_md5: the MD5 Keras' own loader checks that file against.
+    """
+    name: str
+    application: str
+    convs_per_block: tuple[int, ...]
+    channels_per_block: tuple[int, ...]
+    weights_file: str
+    weights_md5: str
+
+    @property
+    def title(self):
+        return self.application
+
+    @property
+    def layers(self):
+        """Paper name -> Keras layer name, in network order."""
+        layers = {}
+        for block, num_convs in enumerate(self.convs_per_block, start=1):
+            for conv in range(1, num_convs + 1):
+                layers[f"relu{block}_{conv}"] = f"block{block}_conv{conv}"
+            layers[f"pool{block}"] = f"block{block}_pool"
+        return layers
+
+    @property
+    def weights_url(self):
+        return f"{_KERAS_WEIGHTS_BASE}{self.name}/{self.weights_file}"
+
+    @property
+    def weights_url_env(self):
+        """The variable that names a mirror of the weights (checked against the same MD5)."""
+        return f"STYLE_TRANSFER_{self.name.upper()}_URL"
+
+    def layer(self, name):
+        """The paper name of one of this network's layers (`conv4_2` -> `relu4_2`).
+
+        Raises:
+            ValueError: the network has no such layer (the message lists those it has).
+        """
+        try:
+            canonical = canonical_layer_name(name)
+        except ValueError:
+            canonical = None
+        if canonical not in self.layers:
+            ranges = ", ".join(f"relu{b}_1 … relu{b}_{n}"
+                               for b, n in enumerate(self.convs_per_block, start=1))
+            raise ValueError(f"unknown {self.title} layer {name.strip()!r}; use {ranges} "
+                             f"(conv names the same outputs) or pool1 … "
+                             f"pool{len(self.convs_per_block)}")
+        return canonical
+
+    def channels(self, name):
+        """N_l: the channels of a layer (a pooling layer has its block's)."""
+        return self.channels_per_block[int(self.layer(name)[4]) - 1]
+
+
+VGG19 = Network("vgg19", "VGG19", (2, 2, 4, 4, 4), (64, 128, 256, 512, 512),
+                # keras/src/applications/vgg19.py: WEIGHTS_PATH_NO_TOP and its file_hash.
+                "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                "253f8cb515780f3b799900260a226db6")
+VGG16 = Network("vgg16", "VGG16", (2, 2, 3, 3, 3), (64, 128, 256, 512, 512),
+                # keras/src/applications/vgg16.py: WEIGHTS_PATH_NO_TOP and its file_hash.
+                "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
+                "6d6bbae143d832006294945121d1f1fc")
+NETWORKS = {network.name: network for network in (VGG19, VGG16)}
+
+
+def get_network(network):
+    """The `Network` named `network` ("vgg19", "vgg16"), or `network` itself.
+
+    Raises:
+        ArgumentError: naming `network`.
+    """
+    if isinstance(network, Network):
+        return network
+    if network not in NETWORKS:
+        raise ArgumentError("network", f"{network!r}: use {' or '.join(NETWORKS)}")
+    return NETWORKS[network]
+
+
 def channels(model, name):
-    """N_l: the number of channels of a layer of a VGG19 feature model (a pooling layer
-    has its block's)."""
-    return model.get_layer(LAYERS[canonical_layer_name(name)]).output.shape[-1]
+    """N_l: the number of channels of a layer of a feature model (a pooling layer has its
+    block's), read from the model."""
+    return model.get_layer(keras_layer_name(name)).output.shape[-1]
 
 
 def feature_shape(model, name, height, width):
     """(H_l, W_l, C_l) of a layer's output for a (height, width) input."""
-    name = canonical_layer_name(name)
     for _ in range(pooling_depth(name)):
         height, width = height // 2, width // 2
     return height, width, channels(model, name)
@@ -116,11 +207,13 @@ class Weights:
         path: the weights file (None for random weights).
         sha256: hex digest of that file (None for random weights).
         seed: the seed of random weights (None otherwise).
+        network: the `Network`'s name the weights are for.
     """
     source: str
     path: str | None = None
     sha256: str | None = None
     seed: int | None = None
+    network: str = "vgg19"
 
     def to_json(self):
         return dataclasses.asdict(self)
@@ -139,7 +232,7 @@ def keras_cache_dir():
     return pathlib.Path(home) / "models"
 
 
-def resolve_weights(weights, seed=0):
+def resolve_weights(weights, seed=0, network=VGG19):
     """Finds the weights that `weights` names, downloading ImageNet weights if needed.
 
     Args:
@@ -148,6 +241,7 @@ def resolve_weights(weights, seed=0):
             "random" (seeded random weights, for smoke runs and tests only), or the path
             of a weights file.
         seed: seed of the random weights.
+        network: the `Network` (or its name) the weights are for.
 
     Returns:
         A `Weights`.
@@ -158,31 +252,34 @@ def resolve_weights(weights, seed=0):
     """
     if isinstance(weights, Weights):
         return weights
+    network = get_network(network)
     if weights == "random":
-        return Weights("random", seed=seed)
+        return Weights("random", seed=seed, network=network.name)
     if weights != "imagenet":
         path = pathlib.Path(weights).expanduser()
         if not path.is_file():
             raise ArgumentError("weights", f"{weights}: no such file; give the path of a "
-                                           f"VGG19 no-top weights file, imagenet or random")
-        return Weights("file", str(path), files.sha256(path))
+                                           f"{network.title} no-top weights file, imagenet "
+                                           f"or random")
+        return Weights("file", str(path), files.sha256(path), network=network.name)
     for folder in weights_search_dirs() + [keras_cache_dir()]:
-        candidate = folder / WEIGHTS_FILE
+        candidate = folder / network.weights_file
         if candidate.is_file():
-            return Weights("imagenet", str(candidate), files.sha256(candidate))
-    url = os.environ.get(WEIGHTS_URL_ENV, WEIGHTS_URL)
+            return Weights("imagenet", str(candidate), files.sha256(candidate),
+                           network=network.name)
+    url = os.environ.get(network.weights_url_env, network.weights_url)
     try:
-        path = keras.utils.get_file(WEIGHTS_FILE, url, cache_subdir="models",
+        path = keras.utils.get_file(network.weights_file, url, cache_subdir="models",
                                     cache_dir=str(keras_cache_dir().parent),
-                                    file_hash=WEIGHTS_MD5)
+                                    file_hash=network.weights_md5)
     except Exception as error:  # Keras raises bare Exception for URL and hash failures.
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ArgumentError(
-            "weights", f"imagenet: {WEIGHTS_FILE} is not in {WEIGHTS_DIRNAME}/ or "
-            f"{keras_cache_dir()} and the download failed ({reason}); fetch {WEIGHTS_URL} "
-            f"on a connected machine and put it in {WEIGHTS_DIRNAME}/ "
+            "weights", f"imagenet: {network.weights_file} is not in {WEIGHTS_DIRNAME}/ or "
+            f"{keras_cache_dir()} and the download failed ({reason}); fetch "
+            f"{network.weights_url} on a connected machine and put it in {WEIGHTS_DIRNAME}/ "
             f"(see {WEIGHTS_DIRNAME}/README.md), or give the file's path as weights") from None
-    return Weights("imagenet", path, files.sha256(path))
+    return Weights("imagenet", path, files.sha256(path), network=network.name)
 
 
 def _randomize(model, seed):
@@ -197,26 +294,27 @@ def _randomize(model, seed):
                 np.zeros_like(bias)])
 
 
-def feature_model(layers, pooling="max", weights="imagenet", seed=0):
-    """Builds VGG19 truncated after the deepest requested layer (`build_feature_model`),
-    or returns the one built before for the same arguments: a notebook or a figure that
-    runs a technique many times builds the network once.
+def feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19):
+    """Builds a network truncated after the deepest requested layer
+    (`build_feature_model`), or returns the one built before for the same arguments: a
+    notebook or a figure that runs a technique many times builds the network once.
     """
+    network = get_network(network)
     if pooling not in POOLINGS:
         raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
-    names = tuple(canonical_layer_name(name) for name in layers)
-    return _cached_model(names, pooling, resolve_weights(weights, seed),
+    names = tuple(network.layer(name) for name in layers)
+    return _cached_model(names, pooling, resolve_weights(weights, seed, network), network,
                          keras.config.dtype_policy().name)
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(layers, pooling, weights, dtype_policy):
+def _cached_model(layers, pooling, weights, network, dtype_policy):
     del dtype_policy  # Part of the key: a float64 model is another model.
-    return build_feature_model(layers, pooling, weights)
+    return build_feature_model(layers, pooling, weights, network=network)
 
 
-def build_feature_model(layers, pooling="max", weights="imagenet", seed=0):
-    """Builds VGG19 truncated after the deepest requested layer.
+def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19):
+    """Builds a network truncated after the deepest requested layer.
 
     Args:
         layers: paper layer names (`relu1_1`, `conv4_2`, ...).
@@ -225,51 +323,56 @@ def build_feature_model(layers, pooling="max", weights="imagenet", seed=0):
             random weights: plumbing tests only, the pictures mean nothing), the path of
             a weights file, or a `Weights`.
         seed: the seed of random weights.
+        network: a `Network` or its name ("vgg19", "vgg16").
 
     Returns:
         A `keras.Model` from a preprocessed batch (B, H, W, 3) to a dict that maps each
         requested (canonical) layer name to its activations (B, H_l, W_l, C_l). Layers
         after the deepest requested one are not built, so never run.
 
-    The model's `weights_source` attribute is the resolved `Weights` (for run reports).
+    The model's `weights_source` attribute is the resolved `Weights` (for run reports),
+    its `network` the `Network`.
 
     Raises:
         ValueError: unknown layer or pooling, missing ImageNet weights, or a weights
             file of the wrong shape (`ArgumentError` naming `weights` or `pooling`).
     """
+    network = get_network(network)
     if pooling not in POOLINGS:
         raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
-    weights = resolve_weights(weights, seed)
-    wanted = {LAYERS[canonical_layer_name(name)]: canonical_layer_name(name) for name in layers}
+    weights = resolve_weights(weights, seed, network)
+    wanted = {network.layers[network.layer(name)]: network.layer(name) for name in layers}
     if not wanted:
-        raise ValueError("no VGG19 layers requested")
-    deepest = max(_ORDER.index(keras_name) for keras_name in wanted)
+        raise ValueError(f"no {network.title} layers requested")
+    order = list(network.layers.values())
+    deepest = max(order.index(keras_name) for keras_name in wanted)
 
-    vgg19 = keras.applications.VGG19(include_top=False, weights=None,
-                                     input_shape=(None, None, 3))
+    full = getattr(keras.applications, network.application)(
+        include_top=False, weights=None, input_shape=(None, None, 3))
     if weights.source == "random":
-        _randomize(vgg19, weights.seed)
+        _randomize(full, weights.seed)
     else:
         try:
-            vgg19.load_weights(weights.path)
+            full.load_weights(weights.path)
         except Exception as error:  # h5py and Keras raise several types for a bad file.
             reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise ArgumentError(
-                "weights", f"{weights.path}: not VGG19 no-top weights ({reason}); "
-                           f"use Keras' {WEIGHTS_FILE}") from None
+                "weights", f"{weights.path}: not {network.title} no-top weights ({reason}); "
+                           f"use Keras' {network.weights_file}") from None
 
     inputs = keras.Input((None, None, 3), name="preprocessed_image")
     outputs = {}
     x = inputs
-    for keras_layer in vgg19.layers[1:deepest + 2]:  # layers[0] is the input layer.
+    for keras_layer in full.layers[1:deepest + 2]:  # layers[0] is the input layer.
         if isinstance(keras_layer, keras.layers.MaxPooling2D) and pooling == "avg":
             x = keras.layers.AveragePooling2D(2, strides=2, name=keras_layer.name)(x)
         else:
             x = keras_layer(x)
         if keras_layer.name in wanted:
             outputs[wanted[keras_layer.name]] = x
-    model = keras.Model(inputs, outputs, name=f"vgg19_to_{wanted[_ORDER[deepest]]}")
+    model = keras.Model(inputs, outputs, name=f"{network.name}_to_{wanted[order[deepest]]}")
     model.weights_source = weights
+    model.network = network
     return model
 
 
@@ -282,4 +385,5 @@ def sub_model(model, layers):
     part = keras.Model(model.inputs, {name: model.output[name] for name in names},
                        name=f"{model.name}_{'_'.join(names)}")
     part.weights_source = model.weights_source
+    part.network = model.network
     return part

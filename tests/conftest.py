@@ -69,7 +69,7 @@ def random_model():
 @pytest.fixture
 def no_network(monkeypatch, tmp_path):
     """No weights anywhere and a download address that refuses at once."""
-    monkeypatch.setenv(vgg.WEIGHTS_URL_ENV, "http://127.0.0.1:9/" + vgg.WEIGHTS_FILE)
+    monkeypatch.setenv(vgg.VGG19.weights_url_env, "http://127.0.0.1:9/" + vgg.VGG19.weights_file)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setattr(vgg, "weights_search_dirs", lambda: [tmp_path / "vgg_weights"])
     monkeypatch.chdir(tmp_path)

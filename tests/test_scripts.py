@@ -57,13 +57,14 @@ def test_style_transfer_writes_image_and_complete_report(inputs):
     assert [step["iteration"] for step in report["loss_history"]] == [0, 1, 2]
     assert set(report["final_losses"]) == {"total", "content", "style", "tv"}
     assert report["objective"]["content_weight"] == 1 and report["objective"][
-        "style_weight"] == 1e3  # Gatys' recipe for this network, with w_l = 1/N_l²:
+        "style_weight"] == 1e2 * (32 / 512) ** 3  # β at 32 px, with w_l = 1/N_l²:
     assert report["objective"]["style_layer_weights"] == {
         layer: 1 / n ** 2 for layer, n in zip(vgg.STYLE_LAYERS, (64, 128, 256, 512, 512))}
     assert report["settings"]["pooling"] == "max" and report["technique"] == "style_transfer"
     assert report["final_losses"]["total"] < report["loss_history"][0]["losses"]["total"]
-    assert report["weights"] == {"source": "random", "path": None, "sha256": None, "seed": 0}
-    assert report["flags"]["size"] == 32 and report["flags"]["style_weight"] == 1e3
+    assert report["weights"] == {"source": "random", "path": None, "sha256": None, "seed": 0,
+                                 "network": "vgg19"}
+    assert report["flags"]["size"] == 32 and report["flags"]["style_weight"] == 1e2
     assert report["image_sizes"] == {"content": [27, 32], "style": [[32, 32]]}
     assert report["output"] == str(inputs / "out.png")
     assert report["seconds_per_iteration"] > 0 and report["wall_seconds"] > 0
@@ -128,13 +129,13 @@ def test_bad_input_gives_one_line_and_no_output(inputs, case):
 
 
 def test_offline_without_weights_says_where_to_put_them(inputs):
-    if any((folder / vgg.WEIGHTS_FILE).exists() for folder in vgg.weights_search_dirs()):
+    if any((folder / vgg.VGG19.weights_file).exists() for folder in vgg.weights_search_dirs()):
         pytest.skip("this checkout has the ImageNet weights in vgg_weights/")
     args = [a for a in tiny_args(inputs) if a != "random"]
     args[args.index("--weights")] = "--weights=imagenet"
     done = run_script(args, cwd=inputs, env={
         "KERAS_HOME": str(inputs / "keras_home"),
-        vgg.WEIGHTS_URL_ENV: "http://127.0.0.1:9/" + vgg.WEIGHTS_FILE})
+        vgg.VGG19.weights_url_env: "http://127.0.0.1:9/" + vgg.VGG19.weights_file})
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "put it in vgg_weights/" in lines[0], done.stderr
@@ -229,8 +230,8 @@ def test_each_scale_starts_from_the_previous_result(inputs):
     reports = {}
     for name, scales in (("coarse", "32,48"), ("single", "48")):
         done = run_script(tiny_args(inputs, "--init", "noise", "--scales", scales,
-                                    "--iterations", "5", "--report",
-                                    str(inputs / f"{name}.json")), cwd=inputs)
+                                    "--iterations", "5", "--style_weight_exponent", "0",
+                                    "--report", str(inputs / f"{name}.json")), cwd=inputs)
         assert done.returncode == 0, done.stderr
         reports[name] = json.loads((inputs / f"{name}.json").read_text())
     fresh_start = reports["single"]["stages"][0]["loss_history"][0]["losses"]["total"]
@@ -396,7 +397,8 @@ def patch_inputs(mask_inputs):
 
 
 @pytest.mark.parametrize("patch_loss, layers, style_weight", [
-    ("gram", ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], 1e3),  # Gatys'.
+    ("gram", ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"],
+     1e2 * (32 / 512) ** 3),  # Gatys' recipe, β at 32 px.
     ("mrf", ["relu3_1", "relu4_1"], 1e-4),  # CNNMRF's layers and MRF weight.
 ])
 def test_patch_style_runs_both_patch_losses(patch_inputs, patch_loss, layers, style_weight):

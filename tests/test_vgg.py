@@ -12,18 +12,18 @@ from style_transfer.parameters import ArgumentError
 
 
 def test_paper_names_map_to_keras_layers():
-    assert vgg.LAYERS["relu4_2"] == "block4_conv2"
-    assert vgg.LAYERS["relu1_1"] == "block1_conv1"
-    assert vgg.LAYERS["relu5_4"] == "block5_conv4"
-    assert vgg.LAYERS["pool3"] == "block3_pool"
+    assert vgg.VGG19.layers["relu4_2"] == "block4_conv2"
+    assert vgg.VGG19.layers["relu1_1"] == "block1_conv1"
+    assert vgg.VGG19.layers["relu5_4"] == "block5_conv4"
+    assert vgg.VGG19.layers["pool3"] == "block3_pool"
     assert vgg.canonical_layer_name("conv4_2") == "relu4_2"
-    assert len([name for name in vgg.LAYERS if name.startswith("relu")]) == 16
+    assert len([name for name in vgg.VGG19.layers if name.startswith("relu")]) == 16
 
 
 @pytest.mark.parametrize("name", ["relu6_1", "relu1_3", "fc7", ""])
 def test_unknown_layer_names_are_rejected_by_name(name):
     with pytest.raises(ValueError, match=f"unknown VGG19 layer '{name}'"):
-        vgg.canonical_layer_name(name)
+        vgg.VGG19.layer(name)
 
 
 def test_a_pooling_layer_has_its_blocks_channels_and_shape():
@@ -68,7 +68,7 @@ def test_preprocess_is_caffe_convention_and_deprocess_inverts_it(rng):
 
 def test_features_match_the_full_keras_vgg19_with_max_pooling(tmp_path, rng):
     """Truncation and the name mapping pick the same tensors as keras.applications."""
-    path = tmp_path / vgg.WEIGHTS_FILE
+    path = tmp_path / vgg.VGG19.weights_file
     write_legacy_weights(path)
     weights = vgg.resolve_weights(str(path))
     ours = vgg.feature_model(["relu2_1", "relu4_2"], pooling="max", weights=weights)
@@ -112,16 +112,16 @@ def test_missing_weights_file_is_named():
 def test_imagenet_looks_in_vgg_weights_then_keras_cache(no_network):
     cache = no_network / "keras_home" / "models"
     cache.mkdir(parents=True)
-    write_legacy_weights(cache / vgg.WEIGHTS_FILE, seed=1)
+    write_legacy_weights(cache / vgg.VGG19.weights_file, seed=1)
     found = vgg.resolve_weights("imagenet")
-    assert (found.source, found.path) == ("imagenet", str(cache / vgg.WEIGHTS_FILE))
+    assert (found.source, found.path) == ("imagenet", str(cache / vgg.VGG19.weights_file))
 
     local = no_network / "vgg_weights"
     local.mkdir()
-    write_legacy_weights(local / vgg.WEIGHTS_FILE, seed=2)
+    write_legacy_weights(local / vgg.VGG19.weights_file, seed=2)
     found = vgg.resolve_weights("imagenet")
-    assert found.path == str(local / vgg.WEIGHTS_FILE)
-    assert found.sha256 == hashlib.sha256((local / vgg.WEIGHTS_FILE).read_bytes()).hexdigest()
+    assert found.path == str(local / vgg.VGG19.weights_file)
+    assert found.sha256 == hashlib.sha256((local / vgg.VGG19.weights_file).read_bytes()).hexdigest()
 
 
 def test_offline_imagenet_without_a_file_says_where_to_put_it(no_network):
@@ -131,7 +131,7 @@ def test_offline_imagenet_without_a_file_says_where_to_put_it(no_network):
     assert "\n" not in message
     assert "download failed" in message
     assert f"put it in {vgg.WEIGHTS_DIRNAME}/" in message
-    assert vgg.WEIGHTS_URL in message
+    assert vgg.VGG19.weights_url in message
     assert not list((no_network / "keras_home").rglob("*.h5"))  # Nothing half-written.
 
 
