@@ -28,7 +28,7 @@ demo: install
 		--weights $(WEIGHTS) --print_every 25
 
 test: install
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -rs tests
 
 bench: install
 	$(BIN)/python benchmarks/balance.py --output benchmarks/results/balance.json

@@ -26,7 +26,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-from style_transfer import cin, cin_inference, mixing_page, reporting  # noqa: E402
+from style_transfer import cin, cin_inference, mixing_page, reporting, vgg  # noqa: E402
 
 _MODEL = cli.input_file("model", "A network saved by cin_train.py (.keras).")
 _CONTENT_DIR = flags.DEFINE_string("content_dir", None, "A folder (or quoted glob) of photos "
@@ -61,8 +61,9 @@ def main(argv):
         preview_size=_PREVIEW_SIZE.value, render_size=_RENDER_SIZE.value or None,
         precision=_PRECISION.value, max_upload_bytes=int(_MAX_UPLOAD_MB.value * (1 << 20)))
     server = mixing_page.MixingServer(mixer, _HOST.value, _PORT.value)
-    random = " (trained with random VGG19 weights: its styles mean nothing)" if (
-        mixer.info()["random_weights"]) else ""
+    loss_network = vgg.get_network((network.vgg_weights or {}).get("network", "vgg19"))
+    random = (f" (trained with random {loss_network.title} weights: its styles mean "
+              f"nothing)" if mixer.info()["random_weights"] else "")
     reporting.say(f"style mixing page for {_MODEL.value}, {network.num_styles} styles"
                   f"{random}: open {server.url} (Ctrl-C stops it)", _QUIET.value)
     try:

@@ -44,12 +44,13 @@ _SIZE = cli.number("size", 256, "Longest side of every cell.", integer=True, low
                    high=4096)
 _ITERATIONS = cli.number("iterations", 200, "L-BFGS iterations of every cell (per size).",
                          integer=True, low=1, high=10 ** 6)
-_WEIGHTS = flags.DEFINE_string("weights", "imagenet", "VGG19 weights: imagenet, random "
+_NETWORK = flags.DEFINE_enum("network", "vgg19", list(vgg.NETWORKS), "The feature network.")
+_WEIGHTS = flags.DEFINE_string("weights", "imagenet", "Network weights: imagenet, random "
                                "(plumbing only), or a weights file.")
 _SEED = cli.number("seed", 0, "Seed of noise images and random weights.", integer=True, low=0,
                    high=2 ** 31 - 1)
 _QUIET = cli.quiet_flag()
-cli.group("method", "figure", "cin_model", "size", "iterations", "weights", "seed")
+cli.group("method", "figure", "cin_model", "size", "iterations", "network", "weights", "seed")
 cli.group("output", "output_dir")
 
 
@@ -66,8 +67,9 @@ class Run:
     def __init__(self, name):
         self.name, self.size = name, _SIZE.value
         self.common = dict(size=self.size, iterations=_ITERATIONS.value,
-                           weights=_WEIGHTS.value, seed=_SEED.value)
-        self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value)
+                           network=_NETWORK.value, weights=_WEIGHTS.value, seed=_SEED.value)
+        self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value,
+                                           network=_NETWORK.value)
         self.folder = pathlib.Path(_OUTPUT_DIR.value) / name  # Made by the first cell.
 
     def load(self, path, size=None):
@@ -86,9 +88,10 @@ class Run:
         return result.image
 
     def caption(self, varies):
-        weights = ("RANDOM weights: plumbing only, shows nothing about the method"
-                   if self.weights.source == "random" else f"weights: {self.weights.source} "
-                   f"{(self.weights.sha256 or '')[:12]}")
+        network = vgg.get_network(_NETWORK.value).title
+        weights = (f"{network}, RANDOM weights: plumbing only, shows nothing about the method"
+                   if self.weights.source == "random" else f"{network} weights: "
+                   f"{self.weights.source} {(self.weights.sha256 or '')[:12]}")
         return f"{varies}; {self.size} px, {_ITERATIONS.value} iterations; {weights}"
 
 
@@ -108,7 +111,7 @@ def gatys_style_layers(run):
 @figure("alpha_beta", "Gatys et al. 2016, Fig. 3 (content/style ratio)")
 def alpha_beta(run):
     """One content, one style, α/β from 1e-5 to 1e-1 in our units (README): the
-    default, Gatys' recipe for this network, is α/β = 1e-3 (α = 1, β = 1e3)."""
+    default is α/β = 1e-2 at 512 px (α = 1, β = 1e2; docs/balance.md)."""
     content = run.load(SAMPLES / "content" / "chelsea.jpg")
     style = run.load(SAMPLES / "style" / "swirls.jpg")
     cells, labels = [content], ["content"]

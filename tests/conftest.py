@@ -1,4 +1,4 @@
-"""Shared test fixtures: tiny images, random-weight VGG19, a legacy-format weights file."""
+"""Shared test fixtures: tiny images, random-weight VGG19, legacy-format weights files."""
 
 
 import h5py
@@ -9,17 +9,19 @@ import tensorflow as tf
 
 from style_transfer import vgg
 
-BLOCKS = [(2, 64), (2, 128), (4, 256), (4, 512), (4, 512)]  # (convolutions, filters).
-CONV_SHAPES = []  # (name, input channels, output channels) of the 16 VGG19 convolutions.
-_channels = 3
-for _block, (_num_convs, _filters) in enumerate(BLOCKS, start=1):
-    for _conv in range(1, _num_convs + 1):
-        CONV_SHAPES.append((f"block{_block}_conv{_conv}", _channels, _filters))
-        _channels = _filters
+def conv_shapes(network=vgg.VGG19):
+    """(name, input channels, output channels) of a network's convolutions, in order."""
+    shapes, channels = [], 3
+    for block, (num_convs, filters) in enumerate(zip(network.convs_per_block,
+                                                     network.channels_per_block), start=1):
+        for conv in range(1, num_convs + 1):
+            shapes.append((f"block{block}_conv{conv}", channels, filters))
+            channels = filters
+    return shapes
 
 
-def write_legacy_weights(path, seed=0, bad_layer=None):
-    """Writes VGG19 no-top weights in Keras' legacy HDF5 layout with h5py directly.
+def write_legacy_weights(path, seed=0, bad_layer=None, network=vgg.VGG19):
+    """Writes a network's no-top weights in Keras' legacy HDF5 layout with h5py directly.
 
     This is the layout of the published vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5
     (root attribute layer_names; one group per layer with attribute weight_names), written
@@ -35,7 +37,7 @@ def write_legacy_weights(path, seed=0, bad_layer=None):
         f.attrs["backend"] = b"tensorflow"
         f.attrs["keras_version"] = b"2.2.4"
         f.create_group("input_1").attrs["weight_names"] = np.array([], dtype="S")
-        for name, cin, cout in CONV_SHAPES:
+        for name, cin, cout in conv_shapes(network):
             kernel_shape = (3, 3, cin, cout) if name != bad_layer else (5, 5, cin, cout)
             kernel = rng.normal(0, np.sqrt(2 / (9 * cin)), kernel_shape).astype(np.float32)
             bias = rng.normal(0, 0.1, (cout,)).astype(np.float32)
@@ -46,7 +48,7 @@ def write_legacy_weights(path, seed=0, bad_layer=None):
             group[weight_names[1].decode()] = bias
             written[name] = [kernel, bias]
             names.append(name)
-            if name == f"block{name[5]}_conv{BLOCKS[int(name[5]) - 1][0]}":  # Block's last.
+            if name == f"block{name[5]}_conv{network.convs_per_block[int(name[5]) - 1]}":
                 pool = f"block{name[5]}_pool"
                 f.create_group(pool).attrs["weight_names"] = np.array([], dtype="S")
                 names.append(pool)
@@ -69,7 +71,8 @@ def random_model():
 @pytest.fixture
 def no_network(monkeypatch, tmp_path):
     """No weights anywhere and a download address that refuses at once."""
-    monkeypatch.setenv(vgg.VGG19.weights_url_env, "http://127.0.0.1:9/" + vgg.VGG19.weights_file)
+    for network in vgg.NETWORKS.values():
+        monkeypatch.setenv(network.weights_url_env, "http://127.0.0.1:9/" + network.weights_file)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setattr(vgg, "weights_search_dirs", lambda: [tmp_path / "vgg_weights"])
     monkeypatch.chdir(tmp_path)

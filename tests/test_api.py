@@ -169,3 +169,36 @@ def test_the_public_names_are_the_techniques():
             "photo_style", "patch_style", "doodle_2_art", "StyleNetwork"} <= set(st.__all__)
     assert st.style_transfer.__module__ == "style_transfer.gatys"
     assert vgg.feature_model.__defaults__[1] == "imagenet"
+
+
+def test_every_technique_takes_the_network_and_checks_its_layers(pictures):
+    result = st.style_transfer(pictures["content"], pictures["style"], network="vgg16",
+                               **TINY)
+    report = result.to_json()
+    assert report["settings"]["network"] == "vgg16" and report["weights"]["network"] == "vgg16"
+    with pytest.raises(st.ArgumentError, match="style_layers: unknown VGG16 layer 'relu3_4'"):
+        st.style_transfer(pictures["content"], pictures["style"], network="vgg16",
+                          style_layers=["relu3_4"], **TINY)
+
+
+def test_a_technique_takes_its_recipe_for_the_network_chosen():
+    """CIN's VGG16 recipe is magenta's own layers; given values still win."""
+    from style_transfer import parameters
+    vgg16 = parameters.settings_from(cin.CINSettings, {"network": "vgg16"})
+    assert vgg16.content_layers == ("relu3_3",)
+    assert vgg16.style_layers == ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+    given = parameters.settings_from(cin.CINSettings, {"network": "vgg16",
+                                                       "content_layers": ["relu4_2"]})
+    assert given.content_layers == ("relu4_2",)
+    assert parameters.settings_from(cin.CINSettings, {}).content_layers == ("relu3_4",)
+
+
+def test_the_style_weight_follows_the_stage_size():
+    """β (s/512)³ (docs/balance.md): 1e2 at 512 px, 12.5 at 256, 800 at 1024."""
+    from style_transfer import gatys, losses
+    settings = gatys.StyleTransferSettings()
+    objective = losses.Objective(1.0, settings.style_weight, 0.0, ("relu4_2",), {})
+    assert [settings.objective_at(objective, s).style_weight for s in (256, 512, 1024)] == [
+        12.5, 100.0, 800.0]
+    flat = gatys.StyleTransferSettings(style_weight_exponent=0.0)
+    assert flat.objective_at(objective, 256).style_weight == 100.0

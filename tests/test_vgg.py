@@ -1,4 +1,5 @@
-"""VGG19: layer names, truncation, pooling, Caffe preprocessing, weight loading."""
+"""The feature networks (VGG19, VGG16): layer names, truncation, pooling, Caffe preprocessing,
+weight loading."""
 
 import hashlib
 
@@ -148,3 +149,62 @@ def test_random_weights_are_seeded(rng):
         image)["relu2_1"] for seed in (5, 5, 6)]
     np.testing.assert_array_equal(features[0], features[1])
     assert not np.allclose(features[0], features[2])
+
+
+def test_vgg16_is_a_second_description_of_the_same_kind():
+    assert vgg.get_network("vgg16") is vgg.VGG16 and vgg.get_network(vgg.VGG19) is vgg.VGG19
+    relus = [name for name in vgg.VGG16.layers if name.startswith("relu")]
+    assert len(relus) == 13 and relus[-1] == "relu5_3"
+    assert vgg.VGG16.layers["relu3_3"] == "block3_conv3" and "relu3_4" not in vgg.VGG16.layers
+    assert vgg.VGG16.channels("relu4_3") == 512 and vgg.VGG19.channels("pool2") == 128
+    assert vgg.VGG16.weights_url.endswith("/vgg16/" + vgg.VGG16.weights_file)
+    with pytest.raises(ArgumentError, match="network: 'vgg11': use vgg19 or vgg16"):
+        vgg.get_network("vgg11")
+
+
+def test_an_unknown_layer_lists_that_networks_names():
+    with pytest.raises(ValueError, match=r"unknown VGG16 layer 'relu3_4'; use relu1_1 … "
+                                         r"relu1_2, relu2_1 … relu2_2, relu3_1 … relu3_3"):
+        vgg.VGG16.layer("relu3_4")
+    assert vgg.VGG19.layer("conv3_4") == "relu3_4"
+
+
+@pytest.mark.parametrize("network", ["vgg16", "vgg19"])
+def test_features_match_the_full_keras_network(tmp_path, rng, network):
+    """Each description builds what keras.applications builds, from a file in Keras'
+    legacy layout written without Keras."""
+    description = vgg.get_network(network)
+    path = tmp_path / description.weights_file
+    write_legacy_weights(path, network=description)
+    weights = vgg.resolve_weights(str(path), network=network)
+    assert weights.network == network
+    ours = vgg.feature_model(["relu3_3", "relu5_1"], weights=weights, network=network)
+    assert ours.network is description
+    full = getattr(keras.applications, description.application)(include_top=False,
+                                                                  weights=str(path))
+    probe = keras.Model(full.input, full.get_layer("block5_conv1").output)
+    batch = vgg.preprocess(rng.uniform(0, 255, (1, 32, 40, 3)).astype(np.float32))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(batch)["relu5_1"]),
+                               keras.ops.convert_to_numpy(probe(batch)), rtol=1e-5, atol=1e-4)
+
+
+def test_imagenet_vgg16_is_found_by_its_own_name_and_offline_says_so(no_network):
+    with pytest.raises(ArgumentError) as error:
+        vgg.resolve_weights("imagenet", network="vgg16")
+    assert vgg.VGG16.weights_file in str(error.value) and vgg.VGG16.weights_url in str(
+        error.value)
+    local = no_network / "vgg_weights"
+    local.mkdir()
+    write_legacy_weights(local / vgg.VGG19.weights_file)  # The other network's file.
+    with pytest.raises(ArgumentError):
+        vgg.resolve_weights("imagenet", network="vgg16")
+    write_legacy_weights(local / vgg.VGG16.weights_file, network=vgg.VGG16)
+    found = vgg.resolve_weights("imagenet", network="vgg16")
+    assert (found.path, found.network) == (str(local / vgg.VGG16.weights_file), "vgg16")
+
+
+def test_a_vgg19_file_given_for_vgg16_is_refused_by_name(tmp_path):
+    path = tmp_path / "vgg19.h5"
+    write_legacy_weights(path)
+    with pytest.raises(ArgumentError, match=r"weights: .*vgg19\.h5: not VGG16 no-top"):
+        vgg.feature_model(["relu1_1"], network="vgg16", weights=str(path))
