@@ -10,7 +10,9 @@ settings used):
 
 `style_transfer`, `multi_style`, `mask_style`, `region_style`, `masked_transfer` (module
 `gatys`), `photo_style` (`photo`), `patch_style`, `doodle_2_art` (`semantic`), and
-`StyleNetwork` (`cin`: train one network on N styles, stylise, mix). The shared pieces
+`StyleNetwork` (`cin`: train one network on N styles, stylise, mix). `help()` on each
+lists every setting with its default; the settings classes (`StyleTransferSettings`, ...)
+are exported too. The shared pieces
 are modules of their own: `vgg`, `losses`, `patches`, `masks`, `matting`, `color`,
 `images`, `optimize`, `transfer`, `reporting`. The scripts in scripts/ are their command
 lines (`cli`).
@@ -29,7 +31,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _API = {"style_transfer": "gatys", "multi_style": "gatys", "mask_style": "gatys",
         "region_style": "gatys", "masked_transfer": "gatys", "photo_style": "photo",
         "patch_style": "semantic", "doodle_2_art": "semantic", "StyleNetwork": "cin",
-        "Result": "transfer", "ArgumentError": "parameters"}
+        "Result": "transfer", "ArgumentError": "parameters",
+        # Each technique's settings: its parameters, defaults and their meanings.
+        "StyleTransferSettings": "gatys", "GatysSettings": "gatys",
+        "RegionSettings": "gatys", "MaskedTransferSettings": "gatys",
+        "PhotoSettings": "photo", "PatchStyleSettings": "semantic",
+        "DoodleSettings": "semantic", "CINSettings": "cin"}
 __all__ = sorted(_API)
 
 

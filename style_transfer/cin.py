@@ -45,7 +45,8 @@ from PIL import Image
 
 from style_transfer import distribute, files, images, losses, parameters, reporting, vgg
 from style_transfer.gatys import ObjectiveSettings
-from style_transfer.parameters import ArgumentError, override, parameter, settings_from
+from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
+                                       takes)
 
 
 @keras.saving.register_keras_serializable(package="style_transfer")
@@ -526,6 +527,7 @@ class StyleNetwork:
                 for s in range(self.num_styles - 1)]
 
     @classmethod
+    @takes(CINSettings)
     def train(cls, styles, content_dir, checkpoint_dir, *, progress="bar", **options):
         """Trains (or resumes training) a network on N styles over a folder of photos.
 

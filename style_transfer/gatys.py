@@ -31,7 +31,7 @@ import typing
 import numpy as np
 
 from style_transfer import color, images, losses, masks, memory, reporting, transfer, vgg
-from style_transfer.parameters import ArgumentError, parameter, settings_from
+from style_transfer.parameters import ArgumentError, parameter, settings_from, takes
 
 _LAYER = vgg.canonical_layer_name
 
@@ -271,6 +271,7 @@ def estimate(content, **options):
                           settings.optimizer)
 
 
+@takes(StyleTransferSettings)
 def style_transfer(content, style, *, progress="bar", **options):
     """Gatys et al.'s neural style transfer, with the perceptual controls of 2017.
 
@@ -364,6 +365,7 @@ def styles_in_masks(technique, content, styles, style_masks, hard, progress, opt
                            model.weights_source, {"coverage": coverage})
 
 
+@takes(GatysSettings)
 def multi_style(content, styles, style_masks, *, progress="bar", **options):
     """Several styles in one image, each confined to its own hard region (Gatys et al.
     2017, Sec. 4): masks are thresholded at one half; pixels in no mask keep only the
@@ -382,6 +384,7 @@ def multi_style(content, styles, style_masks, *, progress="bar", **options):
                            options)
 
 
+@takes(GatysSettings)
 def mask_style(content, styles, style_masks, *, progress="bar", **options):
     """Styles weighted per pixel by soft masks (Gatys et al. 2017, Sec. 4): a pixel pulls
     towards style s in proportion to m_s; masks may overlap and fade into each other.
@@ -392,6 +395,7 @@ def mask_style(content, styles, style_masks, *, progress="bar", **options):
                            options)
 
 
+@takes(RegionSettings)
 def region_style(content, style, content_map, style_map, *, progress="bar", **options):
     """Colour-coded maps: region k of the output takes the style of region k of the
     painting (Gatys et al. 2017, Sec. 4, with Champandard's and Luan et al.'s maps).
@@ -442,6 +446,7 @@ class MaskedTransferSettings:
         "covariance in that region.", choices=("none", "content"))
 
 
+@takes(MaskedTransferSettings)
 def masked_transfer(content, stylized, mask, **options):
     """Composites stylised images through a mask: O = m̃ S + (1 - m̃) C.
 

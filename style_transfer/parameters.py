@@ -9,6 +9,7 @@ help text is written twice.
 """
 
 import dataclasses
+import inspect
 import math
 import numbers
 import types
@@ -183,3 +184,23 @@ def as_dict(settings):
     """The settings as plain JSON values (tuples as lists), for run reports."""
     return {name: list(value) if isinstance(value, tuple) else value
             for name, value in dataclasses.asdict(settings).items()}
+
+
+def takes(settings_class):
+    """Gives a technique's function the settings it takes as keyword arguments: in its
+    signature (`inspect.signature`, `help()`, a notebook's completion), each with its
+    default, and in its docstring, each with its default and one-line meaning. The
+    function still receives them as `**options` (`settings_from` checks them)."""
+    def decorate(function):
+        signature = inspect.signature(function)
+        own = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        fields = dataclasses.fields(settings_class)
+        function.__signature__ = signature.replace(parameters=own + [
+            inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default)
+            for f in fields])
+        lines = [f"    {f.name}={f.default!r}: {f.metadata['help']}" for f in fields]
+        function.__doc__ = (f"{function.__doc__ or ''}\n\n    Settings "
+                            f"(`{settings_class.__name__}`), as keyword arguments:\n"
+                            + "\n".join(lines) + "\n")
+        return function
+    return decorate

@@ -35,7 +35,7 @@ import numpy as np
 
 from style_transfer import images, losses, masks, matting, reporting, transfer
 from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
-from style_transfer.parameters import ArgumentError, override, parameter, settings_from
+from style_transfer.parameters import ArgumentError, override, parameter, settings_from, takes
 
 # deep-photo's -tv_weight, on the ½ Σ of jcjohnson's TVLoss (a sum over the pixels).
 TV_ON_HALF_SUM = 1e-3
@@ -77,6 +77,7 @@ class PhotoSettings(RegionSettings):
         return TV_ON_HALF_SUM * losses.half_sum_per_mean(*shape[:2])
 
 
+@takes(PhotoSettings)
 def photo_style(content, style, content_seg=None, style_seg=None, *, progress="bar",
                 **options):
     """Deep photo style transfer (Luan et al. 2017): Gatys et al.'s objective with the

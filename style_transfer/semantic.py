@@ -29,7 +29,7 @@ import typing
 
 from style_transfer import images, losses, masks, patches, reporting, transfer, vgg
 from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
-from style_transfer.parameters import override, parameter, settings_from
+from style_transfer.parameters import override, parameter, settings_from, takes
 
 # The Gatys recipe per region (`GatysSettings`' defaults and their sources); the MRF
 # recipes below are their references' at every size (style_weight_exponent 0).
@@ -199,6 +199,7 @@ def semantic_transfer(technique, settings, canvas_image, content_image, style_im
                            model.weights_source, summary)
 
 
+@takes(PatchStyleSettings)
 def patch_style(content, style, content_map, style_map, *, progress="bar", **options):
     """Semantic style transfer by patches: region k of the photograph takes the style of
     region k of the painting (maps paired by colour; every colour of content_map must be
@@ -220,6 +221,7 @@ def patch_style(content, style, content_map, style_map, *, progress="bar", **opt
                              progress)
 
 
+@takes(DoodleSettings)
 def doodle_2_art(doodle, style, style_map, *, content=None, progress="bar", **options):
     """Neural doodles (Champandard 2016): a colour-coded sketch becomes a painting.
 

@@ -93,6 +93,14 @@ class Result:
     def _repr_png_(self):
         return self.to_pil()._repr_png_()
 
+    def __repr__(self):
+        """A line, not the pixels: technique, image size, iterations, final losses."""
+        height, width = self.image.shape[:2]
+        losses_ = ", ".join(f"{name} {value:.4g}" for name, value in self.losses.items())
+        iterations = sum(stage.result.num_iterations for stage in self.stages)
+        return (f"Result({self.technique}, {width}x{height} px, {iterations} iterations"
+                f"{', ' + losses_ if losses_ else ''}{', interrupted' if self.interrupted else ''})")
+
     def to_json(self):
         """The run's figures for a report: settings, weights, sizes, losses, timings."""
         report = {"technique": self.technique,

@@ -202,3 +202,24 @@ def test_the_style_weight_follows_the_stage_size():
         12.5, 100.0, 800.0]
     flat = gatys.StyleTransferSettings(style_weight_exponent=0.0)
     assert flat.objective_at(objective, 256).style_weight == 100.0
+
+
+def test_help_shows_every_setting_with_its_default():
+    import inspect
+    signature = inspect.signature(st.style_transfer)
+    assert signature.parameters["size"].default == 512
+    assert signature.parameters["iterations"].default == 500
+    assert signature.parameters["network"].default == "vgg19"
+    fields = {f.name for f in __import__("dataclasses").fields(st.StyleTransferSettings)}
+    assert fields <= set(signature.parameters) and "content" in signature.parameters
+    assert "size=512: Longest side of the output in pixels." in st.style_transfer.__doc__
+    assert "feather_radius=8.0" in st.masked_transfer.__doc__
+    assert inspect.signature(st.StyleNetwork.train).parameters["steps"].default == 4000
+
+
+def test_a_result_prints_as_one_line(pictures):
+    result = st.style_transfer(pictures["content"], pictures["style"], **TINY)
+    line = repr(result)
+    assert line.startswith("Result(style_transfer, 32x27 px, 2 iterations, content ")
+    assert ", total " in line
+    assert "\n" not in line and len(line) < 200
