@@ -26,8 +26,8 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-from style_transfer import (cin, files, gatys, grid, images, masks, photo, reporting,  # noqa: E402
-                            semantic, vgg)
+from style_transfer import (cin, compositing, files, gatys, grid, images, masks,  # noqa: E402
+                            photo, reporting, semantic, vgg)
 
 import numpy as np  # noqa: E402
 
@@ -160,8 +160,8 @@ def masks_figure(run):
     hubble = run.load(SAMPLES / "style" / "hubble_deep_field.jpg")
     left = masks.load_mask(SAMPLES / "masks" / "chelsea_left.png", *content.shape[:2])
     styled = run.cell("stylised", gatys.style_transfer, content, swirls)
-    hard = gatys.masked_transfer(content, styled, left, feather_radius=0.0).image
-    soft = gatys.masked_transfer(content, styled, left, feather_radius=12.0,
+    hard = compositing.masked_transfer(content, styled, left, feather_radius=0.0).image
+    soft = compositing.masked_transfer(content, styled, left, feather_radius=12.0,
                                  match_color="content").image
     multi = run.cell("multi_style", gatys.multi_style, content, [swirls, hubble],
                      [left, 1 - left])

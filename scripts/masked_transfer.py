@@ -30,14 +30,14 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-from style_transfer import gatys  # noqa: E402
+from style_transfer import compositing  # noqa: E402
 
 _CONTENT = cli.input_file("content", "The photograph (its size is the output's).")
 _STYLIZED = cli.input_files("stylized", "One stylised image (shown where the mask is "
                             "white, the content elsewhere) or two (A where white, B where "
                             "black).")
 _MASK = cli.input_file("mask", "Mask: white where the (first) stylised image shows.")
-_SETTINGS = cli.settings_flags(gatys.MaskedTransferSettings)
+_SETTINGS = cli.settings_flags(compositing.MaskedTransferSettings)
 _OUTPUT = cli.output_flags(iterative=False)
 
 
@@ -45,7 +45,7 @@ def main(argv):
     del argv  # Unused.
     start_time = time.time()
     # O = m̃ S + (1 - m̃) C, with m̃ feathered and S recoloured per region if asked.
-    result = gatys.masked_transfer(_CONTENT.value, _STYLIZED.value, _MASK.value,
+    result = compositing.masked_transfer(_CONTENT.value, _STYLIZED.value, _MASK.value,
                                    **cli.values(_SETTINGS))
     return cli.finish(result, _OUTPUT, start_time)
 

@@ -8,13 +8,14 @@ settings used):
     result = st.style_transfer("photo.jpg", "painting.jpg", size=512)
     result.save("out.png")
 
-`style_transfer`, `multi_style`, `mask_style`, `region_style`, `masked_transfer` (module
-`gatys`), `photo_style` (`photo`), `patch_style`, `doodle_2_art` (`semantic`), and
-`StyleNetwork` (`cin`: train one network on N styles, stylise, mix). `help()` on each
-lists every setting with its default; the settings classes (`StyleTransferSettings`, ...)
-are exported too. The shared pieces
-are modules of their own: `vgg`, `losses`, `patches`, `masks`, `matting`, `color`,
-`images`, `optimize`, `transfer`, `reporting`. The scripts in scripts/ are their command
+`style_transfer`, `multi_style`, `mask_style`, `region_style` (module `gatys`),
+`photo_style` (`photo`), `patch_style`, `doodle_2_art` (`semantic`), `masked_transfer`
+(`compositing`: no network), and `StyleNetwork` (`cin`: train one network on N styles,
+stylise, mix). `help()` on each lists every setting with its default; the settings classes
+(`StyleTransferSettings`, ...) are exported too. What the optimising techniques share,
+their settings and the stage runner, is `transfer`; the pieces below it are modules of
+their own: `vgg` (the networks), `losses`, `patches`, `masks`, `matting`, `color`,
+`images`, `optimize`, `reporting`. The scripts in scripts/ are their command
 lines (`cli`).
 
 Importing the package is cheap and leaves stderr alone: TensorFlow is imported when a
@@ -29,12 +30,12 @@ __version__ = "0.2.0"
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 _API = {"style_transfer": "gatys", "multi_style": "gatys", "mask_style": "gatys",
-        "region_style": "gatys", "masked_transfer": "gatys", "photo_style": "photo",
+        "region_style": "gatys", "masked_transfer": "compositing", "photo_style": "photo",
         "patch_style": "semantic", "doodle_2_art": "semantic", "StyleNetwork": "cin",
         "Result": "transfer", "ArgumentError": "parameters",
         # Each technique's settings: its parameters, defaults and their meanings.
-        "StyleTransferSettings": "gatys", "GatysSettings": "gatys",
-        "RegionSettings": "gatys", "MaskedTransferSettings": "gatys",
+        "StyleTransferSettings": "gatys", "GatysSettings": "transfer",
+        "RegionSettings": "transfer", "MaskedTransferSettings": "compositing",
         "PhotoSettings": "photo", "PatchStyleSettings": "semantic",
         "DoodleSettings": "semantic", "CINSettings": "cin"}
 __all__ = sorted(_API)

@@ -1,4 +1,4 @@
-"""Conditional instance normalisation, the network that uses it, and its training.
+"""Training a network of conditional instance normalisation on N styles, and using it.
 
 V. Dumoulin, J. Shlens, M. Kudlur, "A Learned Representation for Artistic Style", ICLR
 2017 (arXiv:1610.07629). One feed-forward network learns N styles at once: every
@@ -31,7 +31,6 @@ by default, for CPUs (it changes the gradient's noise, not the objective).
 """
 
 import dataclasses
-import itertools
 import json
 import pathlib
 import time
@@ -43,120 +42,12 @@ import tensorflow as tf
 from keras import ops
 from PIL import Image
 
-from style_transfer import distribute, files, images, losses, parameters, reporting, vgg
-from style_transfer.gatys import ObjectiveSettings
+from style_transfer import (cin_folders, cin_inference, distribute, files, images, losses,
+                            parameters, reporting, vgg)
+from style_transfer.cin_network import style_weights, transformer_network
+from style_transfer.transfer import ObjectiveSettings
 from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
                                        takes)
-
-
-@keras.saving.register_keras_serializable(package="style_transfer")
-class ConditionalInstanceNormalization(keras.layers.Layer):
-    """z = (w γ) · (x - μ) / σ + (w β) for inputs [x (B, H, W, C), w (B, num_styles)]."""
-
-    def __init__(self, num_styles, epsilon=1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.num_styles, self.epsilon = num_styles, epsilon
-
-    def build(self, input_shape):
-        channels = input_shape[0][-1]
-        self.gamma = self.add_weight(shape=(self.num_styles, channels), initializer="ones",
-                                     name="gamma")
-        self.beta = self.add_weight(shape=(self.num_styles, channels), initializer="zeros",
-                                    name="beta")
-
-    def call(self, inputs):
-        x, style_weights = inputs
-        mean = ops.mean(x, axis=(1, 2), keepdims=True)
-        variance = ops.var(x, axis=(1, 2), keepdims=True)
-        normalised = (x - mean) / ops.sqrt(variance + self.epsilon)
-        gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]  # (B, 1, 1, C)
-        beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
-        return normalised * gamma + beta
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
-
-    def get_config(self):
-        return {**super().get_config(), "num_styles": self.num_styles,
-                "epsilon": self.epsilon}
-
-
-@keras.saving.register_keras_serializable(package="style_transfer")
-class ReflectionPadding2D(keras.layers.Layer):
-    """Pads height and width by mirroring, so borders carry no artificial edge."""
-
-    def __init__(self, padding, **kwargs):
-        super().__init__(**kwargs)
-        self.padding = padding
-
-    def call(self, x):
-        p = self.padding
-        return ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
-
-    def compute_output_shape(self, input_shape):
-        b, h, w, c = input_shape
-        grow = lambda n: None if n is None else n + 2 * self.padding  # noqa: E731
-        return b, grow(h), grow(w), c
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
-
-
-def transformer_network(num_styles, base_filters=32, num_residual_blocks=5, seed=None,
-                        conv_biases=False):
-    """The style transfer network of Dumoulin et al.: (image in [0, 255], w) -> image.
-
-    Args:
-        num_styles: N, the rows of every γ and β.
-        base_filters: 32 in the paper; the layers have 1, 2 and 4 times as many.
-        num_residual_blocks: 5 in the paper.
-        seed: seeds the kernels' initial values (Glorot uniform, Keras' default), so a
-            training run starts from the same network under every strategy; None: unseeded.
-        conv_biases: give the convolutions biases. Off: the instance norm after every
-            convolution subtracts the channel's mean, so a bias cancels, has no gradient
-            but rounding noise, and Adam would turn that noise into steps of the
-            learning rate (Magenta's convolutions before a normaliser have none either).
-            Networks saved before had them; `cin_inference` drops them.
-
-    Returns:
-        keras.Model with inputs [image (B, H, W, 3), style weights (B, N)] and output
-        (B, H, W, 3) in [0, 255]; H and W must be multiples of 4.
-    """
-    image = keras.Input((None, None, 3), name="image")
-    style_weights = keras.Input((num_styles,), name="style_weights")
-    layer_seeds = itertools.count(0 if seed is None else seed)
-
-    def conv(x, filters, kernel, stride=1, relu=True):
-        x = ReflectionPadding2D(kernel // 2)(x)
-        initializer = keras.initializers.GlorotUniform(
-            None if seed is None else next(layer_seeds))
-        x = keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=conv_biases,
-                                kernel_initializer=initializer)(x)
-        x = ConditionalInstanceNormalization(num_styles)([x, style_weights])
-        return keras.layers.ReLU()(x) if relu else x
-
-    x = image / 255.0
-    x = conv(x, base_filters, 9)
-    x = conv(x, 2 * base_filters, 3, stride=2)
-    x = conv(x, 4 * base_filters, 3, stride=2)
-    for _ in range(num_residual_blocks):
-        x = keras.layers.Add()([x, conv(conv(x, 4 * base_filters, 3), 4 * base_filters, 3,
-                                            relu=False)])
-    for filters in (2 * base_filters, base_filters):
-        x = keras.layers.UpSampling2D(2, interpolation="nearest")(x)
-        x = conv(x, filters, 3)
-    x = conv(x, 3, 9, relu=False)
-    output = keras.layers.Activation("sigmoid")(x) * 255.0
-    return keras.Model([image, style_weights], output, name="cin_transformer")
-
-
-def style_weights(num_styles, mix):
-    """A style-weight vector from {style index: weight}, normalised to sum 1."""
-    weights = [0.0] * num_styles
-    for index, weight in mix.items():
-        weights[index] = float(weight)
-    total = sum(weights)
-    return [w / total for w in weights]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -489,7 +380,6 @@ class StyleNetwork:
 
     def stylizer(self, precision="auto"):
         """The `cin_inference.Stylizer` for a precision, built once."""
-        from style_transfer import cin_inference
         if precision not in self._stylizers:
             self._stylizers[precision] = cin_inference.Stylizer(self.network, precision)
         return self._stylizers[precision]
@@ -500,7 +390,6 @@ class StyleNetwork:
         Returns:
             (H, W, 3) float32 in [0, 255].
         """
-        from style_transfer import cin_inference
         photo = images.as_image(image, "content")
         return cin_inference.stylize_image(self.stylizer(precision), photo,
                                            self.style_weights(style))
@@ -514,7 +403,6 @@ class StyleNetwork:
         """Stylises a folder, a glob or a list of images (a video's frames) with one
         style or mix, in batches, resumably and in shards (`cin_folders.stylize_folder`,
         which gives the arguments and the report)."""
-        from style_transfer import cin_folders
         return cin_folders.stylize_folder(
             self.stylizer(precision), self.style_weights(style), source, output_dir,
             shard=shard, max_size=max_size, batch_size=batch_size, progress=progress)

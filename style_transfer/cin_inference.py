@@ -43,7 +43,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import cin
+from style_transfer import cin_network
 from style_transfer.parameters import ArgumentError
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -175,7 +175,7 @@ class Stylizer:
         self.conv_dtype = tf.as_dtype(self.precision)
         convs = [layer for layer in network.layers if isinstance(layer, keras.layers.Conv2D)]
         norms = [layer for layer in network.layers
-                 if isinstance(layer, cin.ConditionalInstanceNormalization)]
+                 if isinstance(layer, cin_network.ConditionalInstanceNormalization)]
         if len(convs) != len(norms) or len(convs) < 6 or len(convs) % 2:
             raise ValueError(f"{network.name}: not a network built by cin.transformer_network")
         self.num_styles = network.inputs[1].shape[-1]

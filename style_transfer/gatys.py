@@ -7,7 +7,6 @@
   coarse-to-fine.
 - `multi_style`, `mask_style`, `region_style`: spatial control (Gatys et al. 2017,
   Sec. 4) with hard masks, soft masks, and colour-coded maps.
-- `masked_transfer`: a stylised image composited through a mask (no optimisation).
 
 Defaults (`GatysSettings`): the objective of Gatys' own code for the original VGG19
 network, the one Keras ships (leongatys/PytorchNeuralStyleTransfer,
@@ -25,173 +24,13 @@ technique runs on VGG19 (default) or VGG16 (`network`).
 """
 
 import dataclasses
-import os
-import typing
 
 import numpy as np
 
-from style_transfer import color, images, losses, masks, memory, reporting, transfer, vgg
+from style_transfer import color, images, losses, masks, memory, reporting, transfer
 from style_transfer.parameters import ArgumentError, parameter, settings_from, takes
-
-_LAYER = vgg.canonical_layer_name
-
-
-@dataclasses.dataclass(frozen=True)
-class ObjectiveSettings:
-    """Eq. 7 of Gatys et al. 2016 and its loss network: what every technique that
-    measures images with a feature network shares (defaults: Gatys' recipe, module docstring)."""
-    content_weight: float = parameter(
-        1.0, "α: content weight (Gatys et al. 2016, Eq. 7), on the mean squared error of "
-        "the content layers' activations.", low=0.0, group="objective")
-    # β: this suite's choice, 1e2 at 512 px, judged on ImageNet VGG16 pictures (docs/
-    # balance.md): Gatys' notebook's 1e3 (from the content) and jcjohnson's 20 (from
-    # noise), both for VGG19 in this normalisation, bracket it.
-    style_weight: float = parameter(
-        1e2, "β: style weight (Eq. 7), on Σ_l w_l mean((Ĝ_l - Â_l)²) with Gram matrices "
-        "per position; at 512 px for the image-optimising techniques (see "
-        "style_weight_exponent).", low=0.0, group="objective")
-    tv_weight: float = parameter(
-        0.0, "λ_tv: weight of the total variation prior, a mean over pixels (Mahendran & "
-        "Vedaldi 2015, Eq. 5); 0 turns it off.", low=0.0, group="objective")
-    content_layers: tuple[str, ...] = parameter(
-        vgg.CONTENT_LAYERS, "Content layers (Gatys et al.: relu4_2; conv4_2 names the same).",
-        item=_LAYER, group="objective")
-    style_layers: tuple[str, ...] = parameter(
-        vgg.STYLE_LAYERS, "Style layers (Gatys et al.: relu1_1 ... relu5_1).", item=_LAYER,
-        group="objective")
-    style_layer_weights: tuple[float, ...] | None = parameter(
-        None, "w_l, one per style layer (Eq. 5); default 1/N_l², N_l the layer's filters "
-        "(Gatys' code for the original network).", low=0.0, group="objective")
-    network: str = parameter("vgg19", "The feature network: vgg19 (the reference codes') or "
-                                      "vgg16 (magenta's, titu1994's).",
-                             choices=tuple(vgg.NETWORKS), group="network")
-    pooling: str = parameter("max", "Network pooling: max (the trained network's, and the "
-                                    "reference codes') or avg (Gatys et al.'s paper).",
-                             choices=vgg.POOLINGS, group="network")
-    weights: str = parameter("imagenet", "Network weights: imagenet (vgg_weights/, the Keras "
-                                         "cache, or a download), random (plumbing only: its "
-                                         "pictures mean nothing), or a weights file.",
-                             group="network")
-    seed: int = parameter(0, "Seed of noise images, random weights and training.", low=0,
-                          high=2 ** 31 - 1, group="network")
-
-    # w_l when none are given: "inverse_square" (1/N_l², Gatys' code) or "equal" (1).
-    LAYER_WEIGHTS: typing.ClassVar[str] = "inverse_square"
-
-    def validate(self):
-        """Checks the values that must fit together (each value alone is checked by
-        `parameters.settings_from`)."""
-        if self.style_layer_weights is not None and self.style_layers is not None and len(
-                self.style_layer_weights) != len(self.style_layers):
-            raise ArgumentError("style_layer_weights", f"{len(self.style_layer_weights)} "
-                                f"values for {len(self.style_layers)} style layers; give one "
-                                f"weight per layer")
-        network = vgg.get_network(self.network)
-        for name in ("content_layers", "style_layers"):
-            try:
-                layers = [network.layer(layer) for layer in getattr(self, name) or ()]
-            except ValueError as error:
-                raise ArgumentError(name, str(error)) from None
-            repeated = sorted({layer for layer in layers if layers.count(layer) > 1})
-            if repeated:
-                raise ArgumentError(name, f"{', '.join(repeated)} given twice; name each "
-                                          f"layer once")
-        if self.weights not in ("imagenet", "random") and not os.path.isfile(self.weights):
-            raise ArgumentError("weights", f"{self.weights}: no such file; use imagenet, "
-                                           f"random, or a weights file's path")
-
-    def feature_model(self, fresh=False):
-        """The network up to the deepest content or style layer, as the settings ask.
-
-        Args:
-            fresh: build a new model rather than share the one built before (a model
-                whose variables must belong to a `tf.distribute` strategy's scope).
-        """
-        build = vgg.build_feature_model if fresh else vgg.feature_model
-        return build(list(self.content_layers) + list(self.style_layers),
-                     pooling=self.pooling, weights=self.weights, seed=self.seed,
-                     network=self.network)
-
-    def objective(self, model, tv_weight=None, layer_weights=None):
-        """The effective `losses.Objective`, w_l resolved from the model's layers.
-
-        Args:
-            model: the feature model (for N_l).
-            tv_weight: the effective λ_tv, where a technique converts its own.
-            layer_weights: the rule for w_l when none are given (default: the class's).
-        """
-        layers = [_LAYER(layer) for layer in self.style_layers]
-        if self.style_layer_weights is not None:
-            weights = dict(zip(layers, self.style_layer_weights))
-        elif (layer_weights or self.LAYER_WEIGHTS) == "equal":
-            weights = {layer: 1.0 for layer in layers}
-        else:
-            weights = {layer: 1.0 / vgg.channels(model, layer) ** 2 for layer in layers}
-        return losses.Objective(
-            content_weight=self.content_weight, style_weight=self.style_weight,
-            tv_weight=self.tv_weight if tv_weight is None else tv_weight,
-            content_layers=tuple(map(_LAYER, self.content_layers)),
-            style_layer_weights=weights)
-
-
-@dataclasses.dataclass(frozen=True)
-class GatysSettings(ObjectiveSettings):
-    """Eq. 7 optimised over the pixels: what the image-optimising techniques share."""
-    size: int = parameter(512, "Longest side of the output in pixels.", low=16,
-                          high=16384, group="optimisation")
-    scales: tuple[int, ...] | None = parameter(
-        None, "Coarse-to-fine sizes, e.g. 256,512,1024: each stage starts from the "
-        "upsampled result of the one before (Gatys et al. 2017, Sec. 6); the last is the "
-        "output size (instead of size).", low=16, high=16384, group="optimisation")
-    style_scale: float = parameter(
-        1.0, "Size of the style images relative to the output's: below 1 gives smaller "
-        "style features, above 1 larger.", low=0.01, high=100.0, group="optimisation")
-    iterations: int = parameter(500, "L-BFGS iterations (at each size).", low=1,
-                                high=10 ** 7, group="optimisation")
-    init: str = parameter("content", "Starting image: content, noise (white noise), style, "
-                                     "or an image file.", group="optimisation")
-    optimizer: str = parameter(
-        "tf", "L-BFGS on the device in TensorFlow (tf; its iterates are L-BFGS-B's) or "
-        "SciPy's L-BFGS-B on the host (scipy).", choices=("tf", "scipy"), group="optimisation")
-    bounds: bool = parameter(
-        False, "Keep every pixel in [0, 255] while optimising (L-BFGS-B's bounds; "
-        "projection with tf). Gatys', deep-photo's and CNNMRF's codes clip only when "
-        "saving.", group="optimisation")
-    # p: this suite's choice, from the pictures of docs/balance.md. The losses are means,
-    # so the objective is the same at every size, but the picture is not: the network's
-    # receptive fields are fixed in pixels, so at 256 px the deep style layers see much
-    # more of the image and the same β buries the content. β 1e2 at 512, 3e1 at 384 and
-    # 1e1 at 256 px look alike on VGG16; (s/512)³ gives 1e2, 42 and 12.5.
-    style_weight_exponent: float = parameter(
-        3.0, "p: a stage of longest side s weighs its style by β (s/512)^p, so the "
-        "picture keeps its balance across sizes; 0 keeps β at every size.", low=0.0,
-        high=8.0, group="objective")
-
-    BALANCE_SIZE: typing.ClassVar[int] = 512  # The size at which β is β (see above).
-
-    def validate(self):
-        super().validate()
-        if self.scales is not None and list(self.scales) != sorted(set(self.scales)):
-            raise ArgumentError("scales", f"{','.join(map(str, self.scales))}: give "
-                                          f"increasing sizes")
-        if self.init not in images.INITS and not os.path.isfile(self.init):
-            raise ArgumentError("init", f"{self.init}: use content, noise, style, or the "
-                                        f"path of an existing image")
-
-    def sizes(self):
-        """The sizes to optimise at, coarse to fine."""
-        return transfer.output_sizes(self.size, self.scales)
-
-    def pixel_bounds(self):
-        """The bounds L-BFGS keeps every pixel in, or None."""
-        return (0.0, 255.0) if self.bounds else None
-
-    def objective_at(self, objective, size):
-        """`objective` with the style weight of a stage of longest side `size`:
-        β (size / 512)^p (`style_weight_exponent`)."""
-        scale = (size / self.BALANCE_SIZE) ** self.style_weight_exponent
-        return dataclasses.replace(objective, style_weight=objective.style_weight * scale)
-
+from style_transfer.transfer import (GatysSettings, RegionSettings, as_list, optimise_stage,
+                                     rescaled)
 
 @dataclasses.dataclass(frozen=True)
 class StyleTransferSettings(GatysSettings):
@@ -213,20 +52,6 @@ class StyleTransferSettings(GatysSettings):
         "available now.", positive=True, group="optimisation")
 
 
-@dataclasses.dataclass(frozen=True)
-class RegionSettings(GatysSettings):
-    """Settings of the techniques that read colour-coded maps."""
-    map_tolerance: float = parameter(
-        masks.DEFAULT_TOLERANCE, "Largest RGB distance (0-255 units) at which a pixel or a "
-        "colour of the other map counts as a region's colour.", low=0.0, high=442.0,
-        group="method")
-
-
-def as_list(value):
-    """One item or several, as a list."""
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def blend_weights(num_styles, weights):
     """b_s normalised to sum 1; equal when none are given.
 
@@ -238,28 +63,6 @@ def blend_weights(num_styles, weights):
         raise ArgumentError("style_blend_weights", f"{len(numbers)} values for {num_styles} "
                             f"style images; give one weight >= 0 per style, not all 0")
     return [w / sum(numbers) for w in numbers]
-
-
-def rescaled(content_image, style_images, size, style_scale):
-    """The content at `size` and the styles at `size` x `style_scale` (longest sides)."""
-    return (images.resize_longest_side(content_image, size),
-            [images.resize_longest_side(style, max(1, round(size * style_scale)))
-             for style in style_images])
-
-
-def optimise_stage(stage, model, content_image, style_images, style_targets, init_image,
-                   objective, settings, progress, extra_terms=None):
-    """One optimisation of a run as a `transfer.Stage`, with its progress callback."""
-    size, name = stage
-    objective = settings.objective_at(objective, size)
-    result = transfer.optimise(
-        model, content_image, style_targets, init_image, objective, settings.iterations,
-        optimizer=settings.optimizer, bounds=settings.pixel_bounds(), extra_terms=extra_terms,
-        callback=reporting.stage_callback(progress, name, settings.iterations))
-    result.image = np.clip(result.image, 0.0, 255.0)  # An image, as the references save it.
-    shape = list((content_image if content_image is not None else init_image).shape[:2])
-    return transfer.Stage(size, shape, [list(s.shape[:2]) for s in style_images], objective,
-                          result)
 
 
 def estimate(content, **options):
@@ -435,50 +238,3 @@ def region_style(content, style, content_map, style_map, *, progress="bar", **op
                            model.weights_source, summary)
 
 
-@dataclasses.dataclass(frozen=True)
-class MaskedTransferSettings:
-    """`masked_transfer`'s settings."""
-    feather_radius: float = parameter(
-        8.0, "Width of the soft seam in pixels (Gaussian σ = radius/2); 0 gives a hard "
-        "edge.", low=0.0, high=1000.0)
-    match_color: str = parameter(
-        "none", "content: recolour each stylised region to the content's colour mean and "
-        "covariance in that region.", choices=("none", "content"))
-
-
-@takes(MaskedTransferSettings)
-def masked_transfer(content, stylized, mask, **options):
-    """Composites stylised images through a mask: O = m̃ S + (1 - m̃) C.
-
-    With one stylised image S, it shows where the mask m is white and the content C
-    elsewhere; with two, the first where white and the second where black. m̃ is m
-    feathered (a Gaussian of σ = feather_radius / 2), and with match_color="content"
-    each stylised region is first recoloured to the content's colours there (the linear
-    colour transfer of Gatys et al. 2017, Sec. 5.1). No network runs.
-
-    Args:
-        content: the photograph (its size is the output's).
-        stylized: one or two stylised images.
-        mask: white where the (first) stylised image shows.
-        **options: `MaskedTransferSettings` fields.
-
-    Returns:
-        `transfer.Result` (no stages).
-    """
-    settings = settings_from(MaskedTransferSettings, options)
-    content_image = images.as_image(content, "content")
-    height, width = content_image.shape[:2]
-    stylized = [images.resize(images.as_image(s, "stylized"), height, width)
-                for s in as_list(stylized)]
-    if len(stylized) not in (1, 2):
-        raise ArgumentError("stylized", f"{len(stylized)} images; give one or two")
-    mask_image = masks.load_mask(mask, height, width, "mask")  # m, white = 1.
-    # The regions each image shows: the mask, and its complement for a second image.
-    regions = [mask_image, 1.0 - mask_image][:len(stylized)]
-    if settings.match_color == "content":  # Keep the photograph's colours per region.
-        stylized = [color.match_region_colors(image, content_image, region)
-                    for image, region in zip(stylized, regions)]
-    background = stylized[1] if len(stylized) == 2 else content_image
-    soft_mask = masks.feather(mask_image, settings.feather_radius)  # m̃
-    image = masks.composite(stylized[0], background, soft_mask)
-    return transfer.Result(image, "masked_transfer", settings)

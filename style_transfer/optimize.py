@@ -493,7 +493,7 @@ def minimize(loss_fn, init_image, *, max_iterations, optimizer, bounds=None,
 
     Args:
         optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`) or "tf" (on the device,
-            `lbfgs_tf`); each technique's settings choose (`gatys.GatysSettings`).
+            `lbfgs_tf`); each technique's settings choose (`transfer.GatysSettings`).
     """
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")

@@ -34,7 +34,8 @@ import typing
 import numpy as np
 
 from style_transfer import images, losses, masks, matting, reporting, transfer
-from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
+from style_transfer.transfer import (GatysSettings, RegionSettings, optimise_stage,
+                                     rescaled)
 from style_transfer.parameters import ArgumentError, override, parameter, settings_from, takes
 
 # deep-photo's -tv_weight, on the ½ Σ of jcjohnson's TVLoss (a sum over the pixels).

@@ -11,7 +11,8 @@
 The mechanics are in `patches` (both losses) and `masks` (maps and their pairing).
 
 Defaults, each technique's reference code on the same network (`LOSS_DEFAULTS`):
-- gram: the Gatys recipe per region (`gatys.GatysSettings`: α = 1, β = 1e3, w_l = 1/N_l²).
+- gram: the Gatys recipe per region (`transfer.GatysSettings`: α = 1, β = 1e2 at 512 px,
+  w_l = 1/N_l²).
 - patch_style, mrf: chuanli11/CNNMRF (cnnmrf.lua, mylib/mrf.lua): content weight 2e1 on
   the mean squared error, MRF weight 1e-4 on each of relu3_1 and relu4_1 in CNNMRF's own
   normalisation (`patches`, "overlap"), 3x3 patches every 2 positions, total variation
@@ -28,7 +29,8 @@ import dataclasses
 import typing
 
 from style_transfer import images, losses, masks, patches, reporting, transfer, vgg
-from style_transfer.gatys import (GatysSettings, RegionSettings, optimise_stage, rescaled)
+from style_transfer.transfer import (GatysSettings, RegionSettings, optimise_stage,
+                                     rescaled)
 from style_transfer.parameters import override, parameter, settings_from, takes
 
 # The Gatys recipe per region (`GatysSettings`' defaults and their sources); the MRF
