@@ -18,8 +18,8 @@ their own: `vgg` (the networks), `losses`, `patches`, `masks`, `matting`, `color
 `images`, `optimize`, `reporting`. The scripts in scripts/ are their command
 lines (`cli`).
 
-Importing the package is cheap and leaves stderr alone: TensorFlow is imported when a
-technique is first used.
+Importing the package is cheap and leaves stderr alone: TensorFlow is imported, quietly
+(`startup`), when a technique is first used.
 """
 
 import importlib
@@ -43,6 +43,7 @@ __all__ = sorted(_API)
 
 def __getattr__(name):
     if name in _API:
+        importlib.import_module("style_transfer.startup")  # TensorFlow, quietly.
         return getattr(importlib.import_module(f"style_transfer.{_API[name]}"), name)
     raise AttributeError(f"module 'style_transfer' has no attribute {name!r}")
 

@@ -15,8 +15,8 @@ exit code 1, the traceback in that file, beside the run's report (else in the te
 folder), and on stderr too with --verbose, which every command has. Ctrl-C during an
 optimisation saves the latest image and report, then exits 130.
 
-Importing this module quiets TensorFlow's start-up lines on stderr (they would bury the
-one-line errors) and then imports TensorFlow: scripts import it before the library.
+Importing this module imports TensorFlow quietly (`startup`; its start-up lines would
+bury the one-line errors): scripts import it before the library.
 """
 
 import contextlib
@@ -33,39 +33,13 @@ import warnings
 
 from absl import app, flags
 
+from style_transfer import startup  # noqa: F401  (first: quiets TensorFlow's start-up)
 from style_transfer import files, images, parameters, reporting
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
 
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Sends file descriptor 2 to /dev/null for the duration of the block.
-
-    TensorFlow's C++ runtime prints start-up lines (oneDNN, CPU features and, on a
-    machine without a GPU, a failed cuInit) straight to fd 2 whatever TF_CPP_MIN_LOG_LEVEL
-    says. Python exceptions raised inside the block are unaffected.
-    """
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with _stderr_silenced():
-    import tensorflow
-
-    tensorflow.config.list_physical_devices()  # Device start-up logs now, while silenced.
-# TensorFlow's Python warnings (a figure's many runs trace many graphs) are not for users.
-tensorflow.get_logger().setLevel("ERROR")
 
 # Flag name -> the --help heading it is listed under, in this order.
 GROUPS = {"inputs": "Inputs", "objective": "Objective (Eq. 7 and its layers)",
