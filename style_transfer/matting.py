@@ -103,26 +103,11 @@ def matting_laplacian(image, epsilon=DEFAULT_EPSILON):
     return scipy.sparse.dia_matrix((np.array(data), offsets), shape=(size, size)).tocsr()
 
 
-def photorealism_loss(laplacian, image):
-    """L_m = Σ_c V_c[O]ᵀ L V_c[O] and its gradient 2 L V_c[O] (Luan et al. 2017, Eq. 2).
+def photorealism_loss(laplacian, weight):
+    """λ L_m, Luan et al. 2017, Eq. 2, as a TensorFlow term of the image x in [0, 255],
+    O = x / 255.
 
-    Args:
-        laplacian: (N, N) sparse Matting Laplacian of the content image.
-        image: (H, W, 3) output O in [0, 1], H*W = N.
-
-    Returns:
-        (loss, gradient (H, W, 3)), float64.
-    """
-    channels = np.asarray(image, np.float64).reshape(-1, 3)  # V_c[O] as columns.
-    products = laplacian @ channels  # L V_c
-    loss = float(np.sum(channels * products))
-    return loss, (2.0 * products).reshape(np.shape(image))
-
-
-def photorealism_term(laplacian, weight):
-    """λ L_m as a TensorFlow term of the image x in [0, 255], O = x / 255.
-
-    λ L_m(O) = λ Σ_c V_cᵀ L V_c, gradient 2 λ L V_c / 255. The product runs in float64
+    λ L_m(O) = λ Σ_c V_c[O]ᵀ L V_c[O], gradient 2 λ L V_c / 255. The product runs in float64
     (a sparse product, on whichever device runs the loss): in flat windows the entries of
     L reach 1/ε ~ 1e7 and cancel, beyond float32's precision. One product serves the
     value and the gradient (L is symmetric).

@@ -7,7 +7,7 @@ colours and tones may come from the style photograph. Two additions to Gatys et 
 1. Photorealism regularisation (Sec. 3.1, Eq. 2): locally, the output must be an affine
    function of the content's colours. With the Matting Laplacian L of the content image
    (Levin et al. 2008; 3x3 windows, ε = 1e-7), L_m = Σ_c V_c[O]ᵀ L V_c[O] over the colour
-   channels of O in [0, 1] (`matting.photorealism_term`).
+   channels of O in [0, 1] (`matting.photorealism_loss`).
 2. Augmented style loss (Sec. 3.2, Eq. 3): colour-coded segmentations of both photos pair
    the regions; each region's Gram matrices are measured inside it (`masks.RegionPairs`,
    `losses.region_style_targets`).
@@ -137,7 +137,7 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
         laplacian = matting.matting_laplacian(content_at / 255.0, settings.matting_epsilon)
         stages.append(stage(stages[-1].result.image if stages else None, sizes[-1], "stage2",
                             settings.iterations - first,
-                            {"photo": matting.photorealism_term(laplacian,
+                            {"photo": matting.photorealism_loss(laplacian,
                                                                 settings.photo_weight)}))
     image, smooth = stages[-1].result.image, None
     if settings.smooth and not stages[-1].result.interrupted:

@@ -192,7 +192,7 @@ def test_photo_style_is_deep_photo(rng):
                                        for l in style}, output_masks[k],
                                       area_weighted=settings.AREA_WEIGHTED)
                    for k in range(2)]
-        photo_term = matting.photorealism_term(
+        photo_term = matting.photorealism_loss(
             matting.matting_laplacian(content_image / 255.0, settings.matting_epsilon),
             settings.photo_weight)
         total = ours(objective, output, image, content, targets) + float(photo_term(image))
