@@ -29,8 +29,7 @@ import numpy as np
 
 from style_transfer import color, images, losses, masks, memory, reporting, transfer
 from style_transfer.parameters import ArgumentError, parameter, settings_from, takes
-from style_transfer.transfer import (GatysSettings, RegionSettings, as_list, optimise_stage,
-                                     rescaled)
+from style_transfer.transfer import GatysSettings, RegionSettings, as_list
 
 @dataclasses.dataclass(frozen=True)
 class StyleTransferSettings(GatysSettings):
@@ -105,23 +104,22 @@ def style_transfer(content, style, *, progress="bar", **options):
     memory.refuse_if_too_large(predictions, settings.max_memory_gb)
     objective = settings.objective(model)  # α, β, λ_tv, w_l (Eq. 7).
 
-    def run_stage(size, previous, name):
-        content_at, styles_at = rescaled(content_image, style_images, size,
-                                         settings.style_scale)
+    def preserve_color(content_at, styles_at):
         if settings.preserve_color == "histogram":  # Recolour the style (2017, Sec. 5.1).
             styles_at = [color.match_color_histogram(s, content_at, settings.histogram_method)
                          for s in styles_at]
         elif settings.preserve_color == "luminance":  # Luminance only (2017, Sec. 5.2).
             styles_at = [color.match_luminance(s, content_at) for s in styles_at]
             content_at = color.luminance_image(content_at)
-        init_image = transfer.start_image(previous, content_at, lambda: images.initial_image(
-            settings.init, content_at, styles_at[0], settings.seed))
-        targets = [losses.style_target(model, s, settings.style_layers, weight=b)  # A^l
-                   for s, b in zip(styles_at, blend)]
-        return optimise_stage((size, name), model, content_at, styles_at, targets,
-                              init_image, objective, settings, progress)
+        return content_at, styles_at
 
-    stages = transfer.coarse_to_fine(settings.sizes(), run_stage)
+    def style_targets(canvas, styles_at):  # A^l of each style, weighed b_s.
+        return [losses.style_target(model, s, settings.style_layers, weight=b)
+                for s, b in zip(styles_at, blend)]
+
+    stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
+                                 progress, objective=lambda canvas: objective,
+                                 content_image=content_image, prepare=preserve_color)
     image = stages[-1].result.image
     if settings.preserve_color == "luminance":  # The result's luminance, the content's I, Q.
         image = color.with_content_chroma(image, images.resize(content_image, *image.shape[:2]))
@@ -144,26 +142,22 @@ def styles_in_masks(technique, content, styles, style_masks, hard, progress, opt
     names = [images.describe(s, f"style {k}") for k, s in enumerate(as_list(styles))]
     coverage = None
 
-    def run_stage(size, previous, name):
+    def style_targets(canvas, styles_at):
         nonlocal coverage
-        content_at, styles_at = rescaled(content_image, style_images, size,
-                                         settings.style_scale)
-        region_masks = [masks.load_mask(source, *content_at.shape[:2], "style_masks")
+        region_masks = [masks.load_mask(source, *canvas.shape[:2], "style_masks")
                         for source in sources]
         if hard:  # Regions R_r: masks thresholded at one half.
             region_masks = [(mask > 0.5).astype(np.float32) for mask in region_masks]
         if coverage is None:
             coverage = masks.coverage_line(region_masks, names)
             reporting.note(progress, coverage)
-        init_image = transfer.start_image(previous, content_at, lambda: images.initial_image(
-            settings.init, content_at, styles_at[0], settings.seed))
         # One target per (style, mask): Â_s^l of the style, Ĝ_s^l over its mask.
-        targets = losses.masked_style_targets(model, styles_at, region_masks,
-                                              settings.style_layers)
-        return optimise_stage((size, name), model, content_at, styles_at, targets,
-                              init_image, objective, settings, progress)
+        return losses.masked_style_targets(model, styles_at, region_masks,
+                                           settings.style_layers)
 
-    stages = transfer.coarse_to_fine(settings.sizes(), run_stage)
+    stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
+                                 progress, objective=lambda canvas: objective,
+                                 content_image=content_image)
     return transfer.Result(stages[-1].result.image, technique, settings, stages,
                            model.weights_source, {"coverage": coverage})
 
@@ -218,22 +212,17 @@ def region_style(content, style, content_map, style_map, *, progress="bar", **op
     objective = settings.objective(model)
     summary = {}
 
-    def run_stage(size, previous, name):
-        content_at, (style_at,) = rescaled(content_image, [style_image], size,
-                                           settings.style_scale)
-        regions = masks.pair_regions(content_map, style_map, content_at.shape, style_at.shape,
+    def style_targets(canvas, styles_at):
+        regions = masks.pair_regions(content_map, style_map, canvas.shape, styles_at[0].shape,
                                      tolerance=settings.map_tolerance)
-        if not summary:
-            summary.update(regions.summary())
-            reporting.note(progress, regions.describe())
-        init_image = transfer.start_image(previous, content_at, lambda: images.initial_image(
-            settings.init, content_at, style_at, settings.seed))
+        transfer.note_regions_once(progress, summary, regions)
         # One target per shared colour k: Â_k^l inside style region k, Ĝ_k^l inside k.
-        targets = losses.region_style_targets(model, style_at, regions, settings.style_layers)
-        return optimise_stage((size, name), model, content_at, [style_at], targets,
-                              init_image, objective, settings, progress)
+        return losses.region_style_targets(model, styles_at[0], regions,
+                                           settings.style_layers)
 
-    stages = transfer.coarse_to_fine(settings.sizes(), run_stage)
+    stages = transfer.run_stages(settings, model, content_image, [style_image], style_targets,
+                                 progress, objective=lambda canvas: objective,
+                                 content_image=content_image)
     return transfer.Result(stages[-1].result.image, "region_style", settings, stages,
                            model.weights_source, summary)
 

@@ -33,9 +33,8 @@ import typing
 
 import numpy as np
 
-from style_transfer import images, losses, masks, matting, reporting, transfer
-from style_transfer.transfer import (GatysSettings, RegionSettings, optimise_stage,
-                                     rescaled)
+from style_transfer import images, losses, masks, matting, transfer
+from style_transfer.transfer import GatysSettings, RegionSettings
 from style_transfer.parameters import ArgumentError, override, parameter, settings_from, takes
 
 # deep-photo's -tv_weight, on the ½ Σ of jcjohnson's TVLoss (a sum over the pixels).
@@ -103,42 +102,35 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
     model = settings.feature_model()
     labels = {}
 
-    def style_targets(content_at, style_at):
+    def style_targets(canvas, styles_at):
         """One target per label of both segmentations (Eq. 3); the whole photo without."""
         if content_seg is None:
-            return [losses.style_target(model, style_at, settings.style_layers)]
-        regions = masks.pair_regions(content_seg, style_seg, content_at.shape, style_at.shape,
+            return [losses.style_target(model, styles_at[0], settings.style_layers)]
+        regions = masks.pair_regions(content_seg, style_seg, canvas.shape, styles_at[0].shape,
                                      tolerance=settings.map_tolerance,
                                      names=("content_seg", "style_seg"))
-        if not labels:
-            labels.update(regions.summary())
-            reporting.note(progress, regions.describe())
-        return losses.region_style_targets(model, style_at, regions, settings.style_layers,
+        transfer.note_regions_once(progress, labels, regions)
+        return losses.region_style_targets(model, styles_at[0], regions,
+                                           settings.style_layers,
                                            area_weighted=settings.AREA_WEIGHTED)
 
-    def stage(previous, size, name, iterations, extra_terms=None):
-        content_at, (style_at,) = rescaled(content_image, [style_image], size,
-                                           settings.style_scale)
-        init_image = transfer.start_image(previous, content_at, lambda: images.initial_image(
-            settings.init, content_at, style_at, settings.seed))
-        objective = settings.objective(model, tv_weight=settings.tv_weight_at(content_at.shape))
-        return optimise_stage((size, name), model, content_at, [style_at],
-                              style_targets(content_at, style_at), init_image, objective,
-                              dataclasses.replace(settings, iterations=iterations), progress,
-                              extra_terms)
+    def stages_of(**phase):  # The objective's TV weight follows each stage's size.
+        return transfer.run_stages(
+            settings, model, content_image, [style_image], style_targets, progress,
+            objective=lambda canvas: settings.objective(
+                model, tv_weight=settings.tv_weight_at(canvas.shape)),
+            content_image=content_image, **phase)
 
     # Stage 1 without L_m, coarse to fine; stage 2 with it, from stage 1's result (Sec. 4).
     first, sizes = settings.iterations // 2, settings.sizes()
-    stages = [] if first == 0 else transfer.coarse_to_fine(
-        sizes, lambda size, previous, name: stage(
-            previous, size, "stage1" + (f"_{name}" if name else ""), first))
+    stages = [] if first == 0 else stages_of(iterations=first, name="stage1")
     if not (stages and stages[-1].result.interrupted):
         content_at = images.resize_longest_side(content_image, sizes[-1])
         laplacian = matting.matting_laplacian(content_at / 255.0, settings.matting_epsilon)
-        stages.append(stage(stages[-1].result.image if stages else None, sizes[-1], "stage2",
-                            settings.iterations - first,
-                            {"photo": matting.photorealism_loss(laplacian,
-                                                                settings.photo_weight)}))
+        stages += stages_of(sizes=sizes[-1:], iterations=settings.iterations - first,
+                            name="stage2", start=stages[-1].result.image if stages else None,
+                            extra_terms={"photo": matting.photorealism_loss(
+                                laplacian, settings.photo_weight)})
     image, smooth = stages[-1].result.image, None
     if settings.smooth and not stages[-1].result.interrupted:
         smooth = {"radius": settings.smooth_radius, "epsilon": settings.smooth_epsilon}

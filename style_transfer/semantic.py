@@ -28,9 +28,8 @@ Defaults, each technique's reference code on the same network (`LOSS_DEFAULTS`):
 import dataclasses
 import typing
 
-from style_transfer import images, losses, masks, patches, reporting, transfer, vgg
-from style_transfer.transfer import (GatysSettings, RegionSettings, optimise_stage,
-                                     rescaled)
+from style_transfer import images, losses, masks, patches, transfer, vgg
+from style_transfer.transfer import GatysSettings, RegionSettings
 from style_transfer.parameters import override, parameter, settings_from, takes
 
 # The Gatys recipe per region (`GatysSettings`' defaults and their sources); the MRF
@@ -166,37 +165,31 @@ def semantic_transfer(technique, settings, canvas_image, content_image, style_im
     model = settings.feature_model()
     summary = {}
 
-    def run_stage(size, previous, name):
-        canvas, (style_at,) = rescaled(canvas_image, [style_image], size, settings.style_scale)
-        content_at = None if content_image is None else images.resize(content_image,
-                                                                      *canvas.shape[:2])
-        regions = masks.pair_regions(canvas_map, style_map, canvas.shape, style_at.shape,
+    def style_targets(canvas, styles_at):
+        regions = masks.pair_regions(canvas_map, style_map, canvas.shape, styles_at[0].shape,
                                      tolerance=settings.map_tolerance, names=map_names,
                                      require_all=True)
-        if not summary:
-            summary.update(regions.summary())
-            reporting.note(progress, regions.describe())
-        init_image = transfer.start_image(previous, canvas, lambda: images.initial_image(
-            settings.init, canvas if content_at is None else content_at, style_at,
-            settings.seed))
+        transfer.note_regions_once(progress, summary, regions)
         if settings.patch_loss == "mrf":  # Li & Wand, Eq. 2; Champandard, Sec. 3.
-            targets = [patches.mrf_target(model, style_at, regions, settings.style_layers,
-                                          settings.recipe())]
-        else:  # Each region's sub-image Gram matrices.
-            targets = patches.gram_patch_targets(vgg.sub_model(model, settings.style_layers),
-                                                 style_at, regions, settings.style_layers)
-        output_model = model
-        if not patches.needs_whole_output(targets):
-            # Sub-images run the style layers themselves: the whole output runs only as
-            # deep as the content layers, or not at all.
-            has_content = content_at is not None and settings.content_layers
-            output_model = vgg.sub_model(model, settings.content_layers) if has_content else None
-        return optimise_stage((size, name), output_model, content_at, [style_at], targets,
-                              init_image, settings.objective(model, canvas.shape), settings,
-                              progress)
+            return [patches.mrf_target(model, styles_at[0], regions, settings.style_layers,
+                                       settings.recipe())]
+        # Each region's sub-image Gram matrices.
+        return patches.gram_patch_targets(vgg.sub_model(model, settings.style_layers),
+                                          styles_at[0], regions, settings.style_layers)
 
-    sizes = settings.stage_sizes(canvas_image.shape, style_image.shape)
-    stages = transfer.coarse_to_fine(sizes, run_stage)
+    def output_model(targets):
+        if patches.needs_whole_output(targets):
+            return model
+        # Sub-images run the style layers themselves: the whole output runs only as deep
+        # as the content layers, or not at all.
+        has_content = content_image is not None and settings.content_layers
+        return vgg.sub_model(model, settings.content_layers) if has_content else None
+
+    stages = transfer.run_stages(
+        settings, model, canvas_image, [style_image], style_targets, progress,
+        objective=lambda canvas: settings.objective(model, canvas.shape),
+        content_image=content_image, output_model=output_model,
+        sizes=settings.stage_sizes(canvas_image.shape, style_image.shape))
     return transfer.Result(stages[-1].result.image, technique, settings, stages,
                            model.weights_source, summary)
 

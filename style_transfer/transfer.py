@@ -182,32 +182,6 @@ def output_sizes(size, scales):
     return [int(s) for s in scales] if scales else [int(size)]
 
 
-def start_image(previous, canvas, initial):
-    """The image a stage starts from: the coarser stage's result upsampled to the canvas'
-    size, or `initial()` at the first stage."""
-    return initial() if previous is None else images.resize(previous, *canvas.shape[:2])
-
-
-def coarse_to_fine(sizes, run_stage):
-    """Runs `run_stage(size, previous_image, stage_name)` at each size, coarse to fine.
-
-    Each stage starts from the previous stage's result (`start_image`), as Gatys et al.
-    2017, Sec. 6, and Champandard's phases; the first from the technique's initial image.
-    A stage that Ctrl-C interrupts ends the run.
-
-    Returns:
-        The `Stage`s run.
-    """
-    stages, image = [], None
-    for size in sizes:
-        stage = run_stage(size, image, f"{size}px" if len(sizes) > 1 else None)
-        stages.append(stage)
-        image = stage.result.image
-        if stage.result.interrupted:
-            break
-    return stages
-
-
 # The settings every technique that measures images with a network shares: Eq. 7 and its
 # loss network (ObjectiveSettings), its optimisation over the pixels (GatysSettings), and
 # colour-coded maps (RegionSettings). Each technique's settings extend these.
@@ -392,16 +366,73 @@ def rescaled(content_image, style_images, size, style_scale):
              for style in style_images])
 
 
-def optimise_stage(stage, model, content_image, style_images, style_targets, init_image,
-                   objective, settings, progress, extra_terms=None):
-    """One optimisation of a run as a `transfer.Stage`, with its progress callback."""
-    size, name = stage
-    objective = settings.objective_at(objective, size)
-    result = optimise(
-        model, content_image, style_targets, init_image, objective, settings.iterations,
-        optimizer=settings.optimizer, bounds=settings.pixel_bounds(), extra_terms=extra_terms,
-        callback=reporting.stage_callback(progress, name, settings.iterations))
-    result.image = np.clip(result.image, 0.0, 255.0)  # An image, as the references save it.
-    shape = list((content_image if content_image is not None else init_image).shape[:2])
-    return Stage(size, shape, [list(s.shape[:2]) for s in style_images], objective,
-                          result)
+def note_regions_once(progress, summary, regions):
+    """Says which map colours were paired, at the first stage only (`summary` starts {})."""
+    if not summary:
+        summary.update(regions.summary())
+        reporting.note(progress, regions.describe())
+
+
+def run_stages(settings, model, canvas_image, style_images, style_targets, progress, *,
+               objective, content_image=None, sizes=None, prepare=None, output_model=None,
+               iterations=None, extra_terms=None, name=None, start=None):
+    """The stage runner of every image-optimising technique: at each size, coarse to fine
+    (Gatys et al. 2017, Sec. 6; Champandard's phases), the canvas and the styles rescaled,
+    the start image, the style targets at that size, and L-BFGS on the objective.
+
+    Each stage starts from the previous stage's result upsampled, the first from `start`
+    or the technique's initial image (`settings.init`). A stage that Ctrl-C interrupts
+    ends the run.
+
+    Args:
+        settings: the technique's `GatysSettings` (sizes, style scale, init, optimiser).
+        model: the feature model.
+        canvas_image: (H, W, 3): its shape is the output's (the content, or a doodle).
+        style_images: the styles, rescaled to size x `style_scale` at each stage.
+        style_targets: function (canvas, styles) at a stage's size -> its targets.
+        progress: as `gatys.style_transfer`.
+        objective: function (canvas) -> the `losses.Objective` (β is then weighed for the
+            stage's size, `GatysSettings.objective_at`).
+        content_image: the photograph the content term keeps, the canvas's shape, or None
+            (no content term).
+        sizes: the sizes (default `settings.sizes()`).
+        prepare: function (content, styles) -> (content, styles) at each size (colour).
+        output_model: function (targets) -> the model the whole output runs through
+            (default `model`).
+        iterations: L-BFGS iterations per stage (default `settings.iterations`).
+        extra_terms: more terms of the loss (`optimise`).
+        name: what the stages are called in progress lines (and, with several sizes,
+            each stage's size after it).
+        start: the image the first stage starts from (default the initial image).
+
+    Returns:
+        The `Stage`s run.
+    """
+    sizes = settings.sizes() if sizes is None else sizes
+    iterations = settings.iterations if iterations is None else iterations
+    stages, image = [], start
+    for size in sizes:
+        canvas, styles = rescaled(canvas_image, style_images, size, settings.style_scale)
+        content = None if content_image is None else (
+            canvas if content_image is canvas_image else images.resize(content_image,
+                                                                        *canvas.shape[:2]))
+        if prepare is not None:
+            content, styles = prepare(content, styles)
+        init_image = (images.resize(image, *canvas.shape[:2]) if image is not None else
+                      images.initial_image(settings.init, canvas if content is None
+                                           else content, styles[0], settings.seed))
+        targets = style_targets(canvas, styles)
+        stage_name = "_".join(filter(None, [name, f"{size}px" if len(sizes) > 1 else None]))
+        stage_objective = settings.objective_at(objective(canvas), size)
+        result = optimise(
+            model if output_model is None else output_model(targets), content, targets,
+            init_image, stage_objective, iterations, optimizer=settings.optimizer,
+            bounds=settings.pixel_bounds(), extra_terms=extra_terms,
+            callback=reporting.stage_callback(progress, stage_name or None, iterations))
+        result.image = np.clip(result.image, 0.0, 255.0)  # An image, as references save it.
+        stages.append(Stage(size, list(canvas.shape[:2]), [list(s.shape[:2]) for s in styles],
+                            stage_objective, result))
+        image = result.image
+        if result.interrupted:
+            break
+    return stages
