@@ -537,8 +537,8 @@ def _training_progress(progress, steps):
     if progress != "bar":
         raise ArgumentError("progress", f"{progress!r}: give 'bar', None or a function "
                                         f"progress(step, loss, steps)")
-    bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "images/s"])
+    bar = reporting.progress_bar(steps, ["loss", "images/s"])
 
     def show(step, loss, rate):
-        bar.update(step, values=[("loss", loss)] + ([("images/s", rate)] if rate else []))
+        bar(step, [("loss", loss)] + ([("images/s", rate)] if rate else []))
     return show

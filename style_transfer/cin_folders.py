@@ -26,7 +26,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from style_transfer import cin_inference, files, images
+from style_transfer import cin_inference, files, images, reporting
 from style_transfer.parameters import ArgumentError
 
 
@@ -214,6 +214,5 @@ def _progress(progress, total):
     if progress != "bar":
         raise ArgumentError("progress", f"{progress!r}: give 'bar', None or a function "
                                         f"progress(done, total)")
-    import keras
-    bar = keras.utils.Progbar(total, stateful_metrics=["images/s"])
-    return lambda done, rate: bar.update(done, values=[("images/s", rate)])
+    bar = reporting.progress_bar(total, ["images/s"])
+    return lambda done, rate: bar(done, [("images/s", rate)])

@@ -46,17 +46,37 @@ def note(progress, message):
         progress.note(message)
 
 
+def progress_bar(total, metrics):
+    """The progress bar of every "bar" progress (stages, training, folders): Keras' bar on a
+    terminal or in a notebook; in a log or a pipe, plain lines with no control characters,
+    one every tenth of the way.
+
+    Returns:
+        `update(done, values)`, values a list of (name, number) shown as they are now.
+    """
+    if sys.stdout.isatty() or "ipykernel" in sys.modules:
+        import keras  # Only where a bar is shown: the report writer stays light.
+        return keras.utils.Progbar(total, stateful_metrics=list(metrics)).update
+    shown = []
+
+    def update(done, values=()):
+        if done == total or not shown or done - shown[-1] >= total / 10:
+            shown.append(done)
+            print(f"{done}/{total}  " + "  ".join(f"{name} {value:.4g}"
+                                                   for name, value in values), flush=True)
+    return update
+
+
 def _progress_bar(stage, num_iterations):
-    import keras  # Only where a bar is shown: the report writer stays light.
     bars = []
 
     def callback(step):
         if not bars:  # The loss terms, shown as they are now (not averaged).
             if stage:
                 print(stage, flush=True)
-            bars.append(keras.utils.Progbar(num_iterations, stateful_metrics=list(step.losses)))
-        if step.iteration:
-            bars[0].update(step.iteration, values=list(step.losses.items()))
+            bars.append(progress_bar(num_iterations, step.losses))
+        if step.iteration:  # Total first, as in the progress lines.
+            bars[0](step.iteration, sorted(step.losses.items(), key=lambda n: n[0] != "total"))
     return callback
 
 
@@ -94,7 +114,8 @@ class ProgressLines:
         if step.iteration % self.print_every == 0 or step.iteration == num_iterations:
             speed = (f"  {sum(self.window) / len(self.window):.3f} s/it" if self.window
                      else "")
-            say(f"iteration {step.iteration:>5}/{num_iterations}  "
+            where = f"{stage}: " if stage else ""  # Which stage, and its size.
+            say(f"{where}iteration {step.iteration:>5}/{num_iterations}  "
                 f"{format_losses(step.losses)}{speed}", self.quiet)
             self.window.clear()
         if self.checkpoint_every and step.iteration and (

@@ -401,8 +401,8 @@ def run_stages(settings, model, canvas_image, style_images, style_targets, progr
             (default `model`).
         iterations: L-BFGS iterations per stage (default `settings.iterations`).
         extra_terms: more terms of the loss (`optimise`).
-        name: what the stages are called in progress lines (and, with several sizes,
-            each stage's size after it).
+        name: what the stages are called in progress lines and reports; a named stage,
+            and each of several sizes, also carries its size ("stage2_512px").
         start: the image the first stage starts from (default the initial image).
 
     Returns:
@@ -422,7 +422,9 @@ def run_stages(settings, model, canvas_image, style_images, style_targets, progr
                       images.initial_image(settings.init, canvas if content is None
                                            else content, styles[0], settings.seed))
         targets = style_targets(canvas, styles)
-        stage_name = "_".join(filter(None, [name, f"{size}px" if len(sizes) > 1 else None]))
+        # A run of several stages names each, with its size ("stage1_256px", "512px").
+        stage_name = ("_".join(filter(None, [name, f"{size}px"]))
+                      if name or len(sizes) > 1 else None)
         stage_objective = settings.objective_at(objective(canvas), size)
         result = optimise(
             model if output_model is None else output_model(targets), content, targets,

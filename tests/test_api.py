@@ -223,3 +223,15 @@ def test_a_result_prints_as_one_line(pictures):
     assert line.startswith("Result(style_transfer, 32x27 px, 2 iterations, content ")
     assert ", total " in line
     assert "\n" not in line and len(line) < 200
+
+
+def test_progress_in_a_log_is_plain_lines_naming_each_stage(pictures, capfd):
+    """Redirected (not a terminal), the bar is lines with no control characters, and a
+    run of several stages says which stage and size each line belongs to."""
+    capfd.readouterr()
+    st.style_transfer(pictures["content"], pictures["style"],
+                      **dict(TINY, iterations=3, progress="bar", scales=[24, 32]))
+    printed = capfd.readouterr().out
+    assert "\x1b" not in printed and "\r" not in printed and "\b" not in printed
+    assert printed.splitlines()[0] == "24px" and "32px" in printed.splitlines()
+    assert "3/3  total " in printed
