@@ -22,10 +22,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 demo: install
-	mkdir -p outputs
 	$(BIN)/style_transfer --content $(CONTENT) --style $(STYLE) \
 		--output outputs/demo.png --size $(SIZE) --iterations $(ITERATIONS) \
-		--weights $(WEIGHTS) --print_every 25
+		--weights $(WEIGHTS) --print_every 25 \
+		|| { echo "(offline? 'make demo WEIGHTS=random ITERATIONS=5' runs the demo's" \
+		     "plumbing with random weights; its picture shows nothing)"; exit 2; }
 
 test: install
 	$(BIN)/python -m pytest -q -rs tests

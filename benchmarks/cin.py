@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import cin, cin_inference, losses  # noqa: E402
+from style_transfer import cin, cin_inference, cin_network, losses  # noqa: E402
 from benchmarks.common import write_results  # noqa: E402
 
 import keras  # noqa: E402
@@ -71,14 +71,14 @@ def train_steps_per_second(network, rng):
 def main(argv):
     del argv  # Unused.
     rng = np.random.default_rng(0)
-    network = cin.transformer_network(2)
+    network = cin_network.transformer_network(2)
     results = {"train_steps_per_second_256_batch4": None, "stylize": [],
                "auto_precision_here": cin_inference.resolve_precision("auto"),
                "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA")}
     if _TRAIN_STEPS.value:
         results["train_steps_per_second_256_batch4"] = train_steps_per_second(network, rng)
     weights = np.array([[0.5, 0.5]], np.float32)
-    narrow = cin.transformer_network(2, base_filters=16)
+    narrow = cin_network.transformer_network(2, base_filters=16)
     for variable in network.weights + narrow.weights:  # Trained-looking γ and β.
         if variable.name in ("gamma", "beta"):
             variable.assign(rng.normal(float(variable.name == "gamma"), 0.3, variable.shape))

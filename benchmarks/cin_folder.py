@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import cin  # noqa: E402
+from style_transfer import cin, cin_network  # noqa: E402
 from benchmarks.common import write_results  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -52,7 +52,7 @@ def command_seconds(*args, cwd):
 def main(argv):
     del argv  # Unused.
     rng = np.random.default_rng(0)
-    network = cin.transformer_network(2)
+    network = cin_network.transformer_network(2)
     for variable in network.weights:  # Trained-looking γ and β.
         if variable.name in ("gamma", "beta"):
             variable.assign(rng.normal(float(variable.name == "gamma"), 0.3, variable.shape))

@@ -30,7 +30,7 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import cin, files, mixing_page  # noqa: E402
+from style_transfer import cin, cin_network, files, mixing_page  # noqa: E402
 from benchmarks.common import image_paths, write_results  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -107,7 +107,7 @@ def summary(latencies):
 def main(argv):
     del argv  # Unused.
     rng = np.random.default_rng(0)
-    network = cin.transformer_network(3)
+    network = cin_network.transformer_network(3)
     for variable in network.weights:
         if variable.name in ("gamma", "beta"):
             variable.assign(rng.normal(float(variable.name == "gamma"), 0.3, variable.shape))

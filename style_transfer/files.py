@@ -21,25 +21,31 @@ def _folder(path):
     return path.parent if str(path.parent) else pathlib.Path(".")
 
 
+def _nearest_existing(path):
+    """`path`, or its nearest parent that exists (where a missing folder would be made)."""
+    path = pathlib.Path(path)
+    return next(p for p in [path, *path.parents] if p.exists())
+
+
 def check_folder_writable(folder):
     """Raises ValueError unless a file can be created in `folder`, found by creating one
-    (permission bits say nothing to root, nor of a read-only or virtual file system)."""
-    folder = pathlib.Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{folder} is a file, not a folder")
-    if not folder.is_dir():
-        raise ValueError(f"folder {folder} does not exist; create it first")
+    (permission bits say nothing to root, nor of a read-only or virtual file system). A
+    folder that does not exist yet counts if it can be made: its nearest existing parent
+    is a writable folder (the writers make it, `atomic_path`)."""
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        raise ValueError(f"{existing} is a file, not a folder")
     try:
-        with tempfile.TemporaryFile(dir=folder):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
-        raise ValueError(f"folder {folder} is not writable ({error.strerror})") from None
+        raise ValueError(f"folder {existing} is not writable ({error.strerror})") from None
 
 
 def check_name_length(path):
     """Raises ValueError if the file name is longer than its file system allows."""
     path = pathlib.Path(path)
-    limit = os.pathconf(_folder(path), "PC_NAME_MAX")
+    limit = os.pathconf(_nearest_existing(_folder(path)), "PC_NAME_MAX")
     if len(os.fsencode(path.name)) > limit:
         raise ValueError(f"the name is {len(os.fsencode(path.name))} bytes long, more than "
                          f"the {limit} its file system allows; give a shorter name")
@@ -50,7 +56,7 @@ def make_folder(path, argument, create=True):
     makes it (and its parents) if `create`. A file in the way, or a folder that cannot be
     written, raises `ArgumentError` naming `argument`, before anything is written."""
     path = pathlib.Path(path)
-    existing = next(p for p in [path, *path.parents] if p.exists())
+    existing = _nearest_existing(path)
     if not existing.is_dir():
         where = "" if existing == path else f"{existing} "
         raise ArgumentError(argument, f"{path}: {where}is a file, not a folder; give a "
@@ -73,6 +79,7 @@ def atomic_path(path):
     For writers that want a file name rather than a file object (Keras' `model.save`).
     """
     path = pathlib.Path(path)
+    _folder(path).mkdir(parents=True, exist_ok=True)  # An output's missing folder is made.
     # The stem's first 100 characters: the temporary name, ~20 more, stays a legal name.
     handle, temporary = tempfile.mkstemp(prefix=f".{path.stem[:100]}.",
                                          suffix=f".tmp{path.suffix}", dir=_folder(path))

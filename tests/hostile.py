@@ -46,7 +46,7 @@ def png_header(width, height):
 def make_inputs(folder):
     """Good inputs (photos, masks, maps, two trained networks) and hostile ones."""
     from style_transfer import cli  # noqa: F401  (first: quiets TensorFlow)
-    from style_transfer import cin
+    from style_transfer import cin, cin_network
     rng = np.random.default_rng(1)
 
     def save(array, name, mode=None):
@@ -99,7 +99,7 @@ def make_inputs(folder):
     with zipfile.ZipFile(folder / "wrong.keras", "w") as archive:
         archive.writestr("config.json", '{"class_name": "Nope"}')
     for name, styles in (("model.keras", 2), ("model1.keras", 1)):
-        cin.StyleNetwork(cin.transformer_network(styles, base_filters=4,
+        cin.StyleNetwork(cin_network.transformer_network(styles, base_filters=4,
                                                  num_residual_blocks=1)).save(folder / name)
 
 
@@ -223,11 +223,11 @@ for name, changes in [("missing mask", dict(mask="missing.png")),
                       ("feather -1", dict(feather_radius="-1")),
                       ("feather 1e9", dict(feather_radius="1e9")),
                       ("match_color style", dict(match_color="style")),
-                      ("report in a missing folder", dict(report="nodir/x.json")),
                       ("a progress flag it has not", dict(print_every="5"))]:
     bad(f"masked_transfer: {name}", M, **changes)
 either("masked_transfer: stylised of another size", M, stylized="thin.png")
 either("masked_transfer: black mask", M, mask="black_mask.png")
+either("masked_transfer: report in a missing folder (made)", M, report="nodir/x.json")
 for script in ("region_style", "patch_style", "doodle_2_art", "photo_style"):
     content_map, style_map = (("content_seg", "style_seg") if script == "photo_style" else
                               ("content_map", "style_map"))

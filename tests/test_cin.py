@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from style_transfer import cin, cin_inference, losses, vgg
+from style_transfer import cin, cin_inference, cin_network, losses, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ def instance_norm_reference(x, gamma, beta, epsilon=1e-5):
 
 @pytest.fixture
 def layer(rng):
-    layer = cin.ConditionalInstanceNormalization(3)
+    layer = cin_network.ConditionalInstanceNormalization(3)
     layer.build([(None, 5, 6, 4), (None, 3)])
     layer.gamma.assign(rng.normal(1, 0.3, (3, 4)).astype(np.float32))
     layer.beta.assign(rng.normal(0, 0.5, (3, 4)).astype(np.float32))
@@ -87,14 +87,14 @@ def test_mixing_is_linear_in_the_weights(layer, rng):
     out = lambda w: keras.ops.convert_to_numpy(layer([x, np.array([w], np.float32)]))  # noqa
     mixed = out([0.3, 0.0, 0.7])
     np.testing.assert_allclose(mixed, 0.3 * out([1, 0, 0]) + 0.7 * out([0, 0, 1]), atol=1e-5)
-    assert cin.style_weights(3, {0: 3, 2: 1}) == [0.75, 0.0, 0.25]
+    assert cin_network.style_weights(3, {0: 3, 2: 1}) == [0.75, 0.0, 0.25]
 
 
 def tiny_trainer(styles, seed=0):
     model = vgg.feature_model(["relu1_1", "relu2_1"], weights="random")
     grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).grams for s in styles]
     objective = losses.Objective(1.0, 1e2, 0.0, ("relu2_1",), {"relu1_1": 0.5, "relu2_1": 0.5})
-    network = cin.transformer_network(len(styles), base_filters=4, num_residual_blocks=1,
+    network = cin_network.transformer_network(len(styles), base_filters=4, num_residual_blocks=1,
                                       seed=seed)
     return cin.StyleTrainer(network, model, grams, objective, keras.optimizers.Adam(5e-2))
 
@@ -123,7 +123,7 @@ def test_a_tiny_network_learns_two_styles(rng):
 def test_a_seeded_network_starts_the_same(rng):
     photo = rng.uniform(0, 255, (1, 16, 16, 3)).astype(np.float32)
     weights = np.array([[1.0, 0.0]], np.float32)
-    outputs = [keras.ops.convert_to_numpy(cin.transformer_network(
+    outputs = [keras.ops.convert_to_numpy(cin_network.transformer_network(
         2, base_filters=4, num_residual_blocks=1, seed=seed)([photo, weights]))
         for seed in (3, 3, 4)]
     np.testing.assert_array_equal(outputs[0], outputs[1])
@@ -131,7 +131,7 @@ def test_a_seeded_network_starts_the_same(rng):
 
 
 def test_save_and_load_give_identical_outputs(tmp_path, rng):
-    network = cin.transformer_network(2, base_filters=4, num_residual_blocks=1)
+    network = cin_network.transformer_network(2, base_filters=4, num_residual_blocks=1)
     photo = rng.uniform(0, 255, (1, 20, 24, 3)).astype(np.float32)
     weights = np.array([[0.4, 0.6]], np.float32)
     network.save(tmp_path / "model.keras")

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import cin, cin_folders
+from style_transfer import cin, cin_folders, cin_network
 from style_transfer.parameters import ArgumentError
 
 
 @pytest.fixture(scope="module")
 def network():
-    return cin.StyleNetwork(cin.transformer_network(2, base_filters=4, num_residual_blocks=1,
+    return cin.StyleNetwork(cin_network.transformer_network(2, base_filters=4, num_residual_blocks=1,
                                                     seed=0))
 
 

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import central_difference, tape_gradient
-from style_transfer import cin, cin_inference
+from style_transfer import cin_inference, cin_network
 
 
 def correlate(x, kernel):
@@ -73,7 +73,7 @@ def network():
     """A narrow transformer with random γ, β and biases (fresh ones are 1, 0 and 0; the
     biases of networks trained before they were dropped, which the Stylizer drops)."""
     rng = np.random.default_rng(1)
-    network = cin.transformer_network(3, base_filters=8, num_residual_blocks=2,
+    network = cin_network.transformer_network(3, base_filters=8, num_residual_blocks=2,
                                       conv_biases=True)
     for variable in network.weights:
         if variable.name in ("gamma", "beta", "bias"):
@@ -95,7 +95,7 @@ def test_stylizer_equals_the_keras_network(network, rng):
 
 def test_stylize_image_takes_any_size(network, rng):
     photo = rng.uniform(0, 255, (30, 21, 3)).astype(np.float32)
-    weights = cin.style_weights(3, {2: 1.0})
+    weights = cin_network.style_weights(3, {2: 1.0})
     out = cin_inference.stylize_image(cin_inference.Stylizer(network, "float32"), photo,
                                        weights)
     padded = np.pad(photo, ((0, 2), (0, 3), (0, 0)), mode="reflect")
@@ -109,7 +109,7 @@ def test_stylize_image_takes_photos_smaller_than_the_network_reaches(network, rn
     """Below 16 px a side the reflections of the 9x9 convolution and of the residual
     blocks would not fit: the photo is reflected out to 16 (a multiple of 4 beyond)."""
     photo = rng.uniform(0, 255, (height, width, 3)).astype(np.float32)
-    weights = cin.style_weights(3, {0: 1.0})
+    weights = cin_network.style_weights(3, {0: 1.0})
     out = cin_inference.stylize_image(cin_inference.Stylizer(network, "float32"), photo,
                                       weights)
     padded = np.pad(photo, ((0, 16 - height), (0, 20 - width if width > 16 else 16 - width),

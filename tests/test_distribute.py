@@ -113,7 +113,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import numpy as np
-from style_transfer import cin
+from style_transfer import cin, cin_network
 rng = np.random.default_rng(0)
 styles = [rng.uniform(0, 255, (24, 24, 3)).astype(np.float32) for _ in range(2)]
 results = {{}}
@@ -123,7 +123,7 @@ for strategy in ("mirrored", "one_device"):
     variables = [[v.path, v.numpy().tolist()] for v in network.network.trainable_variables]
     results[strategy] = {{"loss": report["loss_history"], "replicas": report["replicas"],
                          "variables": variables}}
-start = cin.transformer_network(2, {tiny[network_width]}, seed=0)  # Where both started.
+start = cin_network.transformer_network(2, {tiny[network_width]}, seed=0)  # Where both started.
 results["start"] = [[v.path, v.numpy().tolist()] for v in start.trainable_variables]
 pathlib.Path("results.json").write_text(json.dumps(results))
 """

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import cin, files, images, optimize, reporting
+from style_transfer import cin, cin_network, files, images, optimize, reporting
 from style_transfer.parameters import ArgumentError
 
 
@@ -62,7 +62,7 @@ def test_network_checkpoint(tmp_path, monkeypatch):
            "state.json": b'{"step": 3}'}
     for name, content in old.items():
         (tmp_path / name).write_bytes(content)
-    network = cin.transformer_network(2, base_filters=4, num_residual_blocks=1)
+    network = cin_network.transformer_network(2, base_filters=4, num_residual_blocks=1)
     trainer = cin.StyleTrainer.__new__(cin.StyleTrainer)  # Only what save() reads.
     trainer.__dict__.update(transformer=network,
                             optimizer=keras.optimizers.Adam(learning_rate=1e-3))

@@ -194,10 +194,19 @@ def test_save_round_trip_and_leaves_no_temporary_files(tmp_path, rng):
 
 
 @pytest.mark.parametrize("name, problem", [
-    ("out.xyz", "unknown file type .xyz"), ("missing/out.png", "does not exist")])
+    ("out.xyz", "unknown file type .xyz"), ("a_file/out.png", "a_file is a file, not a folder")])
 def test_unwritable_outputs_are_refused(tmp_path, name, problem):
+    (tmp_path / "a_file").write_text("in the way")
     with pytest.raises(ValueError, match=problem):
         images.check_writable(tmp_path / name)
+
+
+def test_an_outputs_missing_folders_are_made_when_it_is_written(tmp_path, rng):
+    path = tmp_path / "new" / "deeper" / "out.png"
+    images.check_writable(path)
+    assert not (tmp_path / "new").exists()  # Checking writes nothing.
+    images.save(rng.uniform(0, 255, (4, 5, 3)), path)
+    assert [p.name for p in path.parent.iterdir()] == ["out.png"]
 
 
 def test_initial_images(rng):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import cin, files, mixing_page
+from style_transfer import cin, cin_network, files, mixing_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -43,7 +43,7 @@ return Array.from(context.getImageData(0, 0, canvas.width, canvas.height).data);
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
-    network = cin.transformer_network(3, base_filters=8, num_residual_blocks=2, seed=3)
+    network = cin_network.transformer_network(3, base_filters=8, num_residual_blocks=2, seed=3)
     rng = np.random.default_rng(3)
     for variable in network.weights:  # Three styles that differ, as after training.
         if variable.name in ("gamma", "beta"):

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from style_transfer import cin, cin_inference, files, images, mixing_page
+from style_transfer import cin, cin_inference, cin_network, files, images, mixing_page
 
 
 def tiny_network(seed=0):
     """Two styles that differ: γ and β drawn at random, as after training."""
-    network = cin.transformer_network(2, base_filters=4, num_residual_blocks=1, seed=seed)
+    network = cin_network.transformer_network(2, base_filters=4, num_residual_blocks=1, seed=seed)
     rng = np.random.default_rng(seed)
     for variable in network.weights:
         if variable.name in ("gamma", "beta"):
