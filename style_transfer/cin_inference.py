@@ -109,13 +109,10 @@ def space_to_depth_conv(x, block_kernel, kernel_size, block=2):
 
 
 def _normalise(y, gamma, beta, epsilon, relu, residual, pad, pad_mode, conv_dtype):
-    """Conditional instance norm of a convolution's output y (cin.py, Eq. 5), then ReLU
-    and the residual sum when asked, in float32. Returns (x, x padded by `pad` for the
-    next convolution, in its dtype)."""
-    y = tf.cast(y, tf.float32)
-    mean, variance = tf.nn.moments(y, axes=(1, 2), keepdims=True)
-    scale = gamma * tf.math.rsqrt(variance + epsilon)
-    x = y * scale + (beta - mean * scale)
+    """Conditional instance norm of a convolution's output y (Eq. 5, the network's own
+    `cin_network.conditional_instance_norm`), then ReLU and the residual sum when asked,
+    in float32. Returns (x, x padded by `pad` for the next convolution, in its dtype)."""
+    x = cin_network.conditional_instance_norm(tf.cast(y, tf.float32), gamma, beta, epsilon)
     if relu:
         x = tf.nn.relu(x)
     if residual is not None:
@@ -200,8 +197,7 @@ class Stylizer:
 
         def normalise(y, relu=True, residual=None, pad=1, pad_mode="REFLECT"):
             gamma, beta, epsilon = next(norms)  # The norms follow the convolutions in order.
-            gamma = tf.matmul(style_weights, gamma)[:, None, None, :]  # (B, 1, 1, C)
-            beta = tf.matmul(style_weights, beta)[:, None, None, :]
+            gamma, beta = cin_network.style_scale_and_shift(style_weights, gamma, beta)
             return _normalise(y, gamma, beta, epsilon, relu, residual, pad, pad_mode,
                               self.conv_dtype)
 

@@ -13,6 +13,32 @@ import keras
 from keras import ops
 
 
+def conditional_instance_norm(x, gamma, beta, epsilon):
+    """Eq. 5 of Dumoulin et al. 2017: z = γ_s (x - μ(x)) / σ(x) + β_s, μ and σ per image
+    and channel over the positions, as x · s + (β_s - μ s) with s = γ_s / σ(x).
+
+    The one implementation of the equation: the layer below runs it, and so does the fast
+    stylisation path (`cin_inference`).
+
+    Args:
+        x: (B, H, W, C) activations.
+        gamma, beta: (B, 1, 1, C) each image's scale and shift: w γ and w β for its
+            style weights w (`style_scale_and_shift`).
+        epsilon: added to the variance.
+    """
+    mean = ops.mean(x, axis=(1, 2), keepdims=True)
+    variance = ops.var(x, axis=(1, 2), keepdims=True)
+    scale = gamma * ops.rsqrt(variance + epsilon)
+    return x * scale + (beta - mean * scale)
+
+
+def style_scale_and_shift(style_weights, gamma, beta):
+    """γ = Σ_s w_s γ_s and β = Σ_s w_s β_s (Sec. 4.2, combining styles; one-hot w picks
+    style s), as (B, 1, 1, C) for `conditional_instance_norm`."""
+    return (ops.matmul(style_weights, gamma)[:, None, None, :],
+            ops.matmul(style_weights, beta)[:, None, None, :])
+
+
 @keras.saving.register_keras_serializable(package="style_transfer")
 class ConditionalInstanceNormalization(keras.layers.Layer):
     """z = (w γ) · (x - μ) / σ + (w β) for inputs [x (B, H, W, C), w (B, num_styles)]."""
@@ -30,12 +56,8 @@ class ConditionalInstanceNormalization(keras.layers.Layer):
 
     def call(self, inputs):
         x, style_weights = inputs
-        mean = ops.mean(x, axis=(1, 2), keepdims=True)
-        variance = ops.var(x, axis=(1, 2), keepdims=True)
-        normalised = (x - mean) / ops.sqrt(variance + self.epsilon)
-        gamma = ops.matmul(style_weights, self.gamma)[:, None, None, :]  # (B, 1, 1, C)
-        beta = ops.matmul(style_weights, self.beta)[:, None, None, :]
-        return normalised * gamma + beta
+        gamma, beta = style_scale_and_shift(style_weights, self.gamma, self.beta)
+        return conditional_instance_norm(x, gamma, beta, self.epsilon)
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
