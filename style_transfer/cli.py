@@ -27,14 +27,13 @@ import re
 import sys
 import tempfile
 import textwrap
-import time
 import traceback
 import warnings
 
 from absl import app, flags
 
 from style_transfer import startup  # noqa: F401  (first: quiets TensorFlow's start-up)
-from style_transfer import files, images, parameters, reporting
+from style_transfer import images, parameters, reporting
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
@@ -217,16 +216,6 @@ def input_files(name, help_text):
     return holder
 
 
-@dataclasses.dataclass(frozen=True)
-class ProgressSettings:
-    """What an optimisation prints and saves as it goes (command line only)."""
-    print_every: int = parameters.parameter(
-        10, "Print a progress line every N iterations.", low=1, group="output")
-    checkpoint_every: int = parameters.parameter(
-        0, "Save the image every N iterations as OUTPUT_NNNN.ext (OUTPUT_512px_NNNN.ext "
-        "per stage of a coarse-to-fine run); 0: never.", low=0, group="output")
-
-
 _VERBOSE = flags.DEFINE_bool("verbose", False, "On an internal error, print the traceback "
                              "on stderr too.")
 _GROUP_OF["verbose"] = "output"
@@ -263,7 +252,7 @@ def quiet_flag(help_text="Print nothing but errors."):
 
 def output_flags(default_output="output.png", iterative=True):
     """--output, --report, --quiet and, for an optimisation (`iterative`), the
-    `ProgressSettings` flags.
+    `reporting.ProgressSettings` flags.
 
     Returns:
         dict of FlagHolders: output, report, quiet (and print_every, checkpoint_every).
@@ -273,7 +262,7 @@ def output_flags(default_output="output.png", iterative=True):
                "report": report_flag(), "quiet": quiet_flag()}
     if iterative:
         holders.update({name: holder for name, (holder, _) in
-                        settings_flags(ProgressSettings).items()})
+                        settings_flags(reporting.ProgressSettings).items()})
     _ERROR_DETAILS["path"] = lambda: report_path(holders)
     return holders
 
@@ -294,24 +283,13 @@ def progress(run_flags):
 
 def flag_values():
     """Every flag this package and the running script define, by name (for reports)."""
-    found = {}
-    for module, module_flags in flags.FLAGS.flags_by_module_dict().items():
-        if module.startswith(("__main__", "style_transfer", "scripts")):
-            found.update({flag.name: flag.value for flag in module_flags})
-    return found
+    return {name: flag.value for name, flag in _defined_by_us()}
 
 
 def finish(result, run_flags, start_time):
-    """Saves the result's image and report (atomically), says so; returns the exit code."""
-    output, path = run_flags["output"].value, report_path(run_flags)
-    result.save(output)
-    reporting.write_report(path, {**result.to_json(), "output": str(output)},
-                           start_time=start_time, flags=flag_values())
-    done = f"wrote {output} and {path}"
-    if result.stages:
-        last = result.stages[-1].result
-        done += f" ({last.stop_reason}; {last.seconds_per_iteration:.3f} s/it)"
-    reporting.say(done, run_flags["quiet"].value)
+    """Saves the result's image and report (`reporting.finish_run`); the exit code."""
+    reporting.finish_run(result, run_flags["output"].value, report_path(run_flags),
+                         run_flags["quiet"].value, start_time, flag_values())
     return EXIT_INTERRUPTED if result.interrupted else 0
 
 
@@ -390,16 +368,7 @@ def _internal_error(error):
     places = [pathlib.Path(tempfile.gettempdir()) / f"{script}.{os.getpid()}.error.json"]
     with contextlib.suppress(Exception):
         places.insert(0, pathlib.Path(_ERROR_DETAILS["path"]()).with_suffix(".error.json"))
-    where = "stderr"
-    for path in places:
-        try:
-            files.write_json(path, {"command": [sys.executable] + sys.argv,
-                                    "error": f"{type(error).__name__}: {error}",
-                                    "traceback": details, "time": time.time()})
-            where = str(path)
-            break
-        except Exception:  # Not writable there: try the next place.
-            continue
+    where = reporting.write_error_details(error, details, places)
     if _VERBOSE.value or where == "stderr":
         print(details, file=sys.stderr, end="")
     message = " ".join(str(error).split()) or "(no message)"

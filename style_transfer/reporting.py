@@ -8,6 +8,7 @@ iterations and saves checkpoints (`ProgressLines`). The run report (`write_repor
 one JSON file with everything needed to run again and to compare runs.
 """
 
+import dataclasses
 import pathlib
 import platform
 import resource
@@ -15,7 +16,7 @@ import sys
 import time
 
 from style_transfer import files, images
-from style_transfer.parameters import ArgumentError
+from style_transfer.parameters import ArgumentError, parameter
 
 
 def stage_callback(progress, stage, num_iterations):
@@ -166,3 +167,43 @@ def write_report(path, fields, *, start_time, flags=None):
               "wall_seconds": time.time() - start_time,
               "peak_memory_mb": peak_memory_mb()}
     files.write_json(path, report)
+
+
+def finish_run(result, output, report, quiet, start_time, flags):
+    """The end of a command's run: the result's image and its report written
+    (atomically), and one line saying so (with why the optimisation stopped)."""
+    result.save(output)
+    write_report(report, {**result.to_json(), "output": str(output)},
+                 start_time=start_time, flags=flags)
+    done = f"wrote {output} and {report}"
+    if result.stages:
+        last = result.stages[-1].result
+        done += f" ({last.stop_reason}; {last.seconds_per_iteration:.3f} s/it)"
+    say(done, quiet)
+
+
+def write_error_details(error, details, places):
+    """Writes an internal error's traceback `details` as JSON to the first of `places`
+    whose folder exists and can be written; returns that path, or "stderr" where none
+    could be (no folder is made for it: the run failed)."""
+    for path in places:
+        if not pathlib.Path(path).parent.is_dir():
+            continue
+        try:
+            files.write_json(path, {"command": [sys.executable] + sys.argv,
+                                    "error": f"{type(error).__name__}: {error}",
+                                    "traceback": details, "time": time.time()})
+            return str(path)
+        except Exception:  # Not writable there: try the next place.
+            continue
+    return "stderr"
+
+
+@dataclasses.dataclass(frozen=True)
+class ProgressSettings:
+    """What an optimisation prints and saves as it goes (the command line's flags)."""
+    print_every: int = parameter(
+        10, "Print a progress line every N iterations.", low=1, group="output")
+    checkpoint_every: int = parameter(
+        0, "Save the image every N iterations as OUTPUT_NNNN.ext (OUTPUT_512px_NNNN.ext "
+        "per stage of a coarse-to-fine run); 0: never.", low=0, group="output")
