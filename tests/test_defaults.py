@@ -16,14 +16,16 @@ import types
 import numpy as np
 import pytest
 
-from style_transfer import cin, gatys, losses, masks, matting, patches, photo, semantic, vgg
+from style_transfer import (cin, gatys, losses, matting, parameters, patches, photo, semantic,
+                            vgg)
 from test_losses import masked_gram_reference
 from test_matting import laplacian_reference
 from test_patches import cnnmrf_reference, doodle_reference
 
 # N_l of each layer, small so that the loops stay fast (VGG19's are 64 ... 512).
 CHANNELS = {"relu1_1": 3, "relu1_2": 3, "relu2_1": 4, "relu2_2": 4, "relu3_1": 5,
-            "relu3_4": 5, "relu4_1": 6, "relu4_2": 6, "relu4_4": 6, "relu5_1": 6}
+            "relu3_3": 5, "relu3_4": 5, "relu4_1": 6, "relu4_2": 6, "relu4_3": 6,
+            "relu4_4": 6, "relu5_1": 6}
 OUTPUT_SIZES = [(16, 20), (24, 28)]  # (H, W) of the image; layer l is pooled from it.
 STYLE_SIZES = [(20, 18), (28, 32)]
 
@@ -271,15 +273,18 @@ def test_doodle_2_art_is_neural_doodle(rng):
     assert_one_constant(pairs)
 
 
-def test_cin_train_is_magenta(rng):
+@pytest.mark.parametrize("network, layers", [
+    ("vgg19", ["relu1_2", "relu2_2", "relu3_4", "relu4_4"]),
+    ("vgg16", ["relu1_2", "relu2_2", "relu3_3", "relu4_3"])])  # Magenta's own network.
+def test_cin_train_is_magenta(rng, network, layers):
     """magenta image_stylization (learning.py, image_stylization_train.py): content
     weights {conv3: 1}, style weights {conv1..conv4: 1e-4}, each a tf.reduce_mean over
     an image, Gram matrices FᵀF / (H W), averaged over the batch. VGG16's conv1 ... conv4
-    end points are the last ReLU of blocks 1-4: relu1_2, relu2_2, relu3_4, relu4_4 here."""
-    settings = cin.CINSettings()
+    end points are the last ReLU of blocks 1-4: relu1_2, relu2_2, relu3_3, relu4_3, the
+    same depths in VGG19 relu1_2, relu2_2, relu3_4, relu4_4."""
+    settings = parameters.settings_from(cin.CINSettings, {"network": network})
     objective = settings.objective(ChannelCounts())
-    layers = ["relu1_2", "relu2_2", "relu3_4", "relu4_4"]
-    assert objective.style_layers == layers and list(objective.content_layers) == ["relu3_4"]
+    assert objective.style_layers == layers and list(objective.content_layers) == [layers[2]]
     assert settings.pooling == "avg" and settings.learning_rate == 1e-3
     pairs = []
     for output_size, style_size in cases(rng):
@@ -289,9 +294,9 @@ def test_cin_train_is_magenta(rng):
         reference, mine = 0.0, 0.0
         for _ in range(2):  # A batch of two photos.
             output = random_features(rng, output_size, layers)
-            content = random_features(rng, output_size, ["relu3_4"])
+            content = random_features(rng, output_size, [layers[2]])
             image = rng.uniform(0, 255, output_size + (3,))
-            reference += 0.5 * (1.0 * mse(output["relu3_4"], content["relu3_4"]) + sum(
+            reference += 0.5 * (1.0 * mse(output[layers[2]], content[layers[2]]) + sum(
                 1e-4 * mse(gram(output[l]), style_grams[l]) for l in layers))
             mine += 0.5 * ours(objective, output, image, content, [target])
         pairs.append((mine, reference))
