@@ -47,7 +47,7 @@ bench: install
 mutate: install
 	$(BIN)/python tests/mutate.py tests/mutations.txt
 
-# Every command against ~300 hostile inputs, as a user runs them (about 15 minutes).
+# Every command against ~250 hostile inputs, as a user runs them (about 15 minutes).
 hostile: install
 	$(BIN)/python tests/hostile.py
 

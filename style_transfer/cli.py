@@ -24,20 +24,33 @@ import dataclasses
 import os
 import pathlib
 import re
+import signal
 import sys
 import tempfile
 import textwrap
 import traceback
 import warnings
 
-from absl import app, flags
-
-from style_transfer import startup  # noqa: F401  (first: quiets TensorFlow's start-up)
-from style_transfer import images, parameters, reporting
-
 EXIT_USAGE = 2
 EXIT_INTERNAL = 1
 EXIT_INTERRUPTED = 130
+
+
+_STDERR = os.dup(2)  # TensorFlow's import sends file descriptor 2 to /dev/null a while.
+
+
+def _interrupted_while_starting(signum, frame):
+    """Ctrl-C before the run starts (TensorFlow's import takes seconds): one line, 130."""
+    os.write(_STDERR, b"interrupted\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
+signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+from absl import app, flags  # noqa: E402
+
+from style_transfer import startup  # noqa: E402,F401  (first: quiets TensorFlow's start-up)
+from style_transfer import images, parameters, reporting  # noqa: E402
 
 
 # Flag name -> the --help heading it is listed under, in this order.
@@ -187,7 +200,8 @@ def text_list(name, default, help_text, heading="method"):
 
 def _exists(path, flag):
     if path is not None and not os.path.isfile(path):
-        _fail(flag, f"{path}: no such file")
+        _fail(flag, f"{path}: " + ("is a folder; give a file in it" if os.path.isdir(path)
+                                   else "no such file"))
     return True
 
 
@@ -293,15 +307,26 @@ def finish(result, run_flags, start_time):
     return EXIT_INTERRUPTED if result.interrupted else 0
 
 
-def _flag_error_line(error):
-    """absl's message for a bad flag, without its repeats: one line naming the flag."""
-    text = " ".join(str(error).split())
-    required = re.match(r"flag --(\w+)=None: Flag --\w+ must have a value other than None",
-                        text)
-    if required:
-        return f"--{required.group(1)} is required"
-    ours = re.match(r"flags? .*?: (--.*)", text)  # Our validators name the flag already.
-    return ours.group(1) if ours else text.replace("flag --", "--", 1)
+def _flag_error_lines(error):
+    """absl's message for bad flags, without its repeats: one line per flag, naming it,
+    and a number that is not one said as a person would."""
+    lines = []
+    for text in re.split(r"\s*(?=\bflag --\w+=)", " ".join(str(error).split())):
+        if not text:
+            continue
+        required = re.match(r"flag --(\w+)=None: Flag --\w+ must have a value other than "
+                            r"None", text)
+        number = re.match(r"flag --(\w+)=(.*?): (invalid literal for int\(\)|could not "
+                          r"convert string to float)", text)
+        ours = re.match(r"flags? .*?: (--.*)", text)  # Our validators name the flag already.
+        if required:
+            lines.append(f"--{required.group(1)} is required")
+        elif number:
+            whole = "whole " if number.group(3).startswith("invalid") else ""
+            lines.append(f"--{number.group(1)}: {number.group(2)!r} is not a {whole}number")
+        else:
+            lines.append(ours.group(1) if ours else text.replace("flag --", "--", 1))
+    return lines
 
 
 def _defined_by_us():
@@ -345,7 +370,8 @@ def _parse_flags_or_exit(argv, doc, required):
     try:
         remaining = flags.FLAGS(argv)
     except flags.Error as error:
-        print(f"error: {_flag_error_line(error)}", file=sys.stderr)
+        for line in _flag_error_lines(error):
+            print(f"error: {line}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     if len(remaining) > 1:  # absl leaves these, e.g. `--bounds yes` as --bounds and "yes".
         print(f"error: {remaining[1]!r} is not a flag; write flags as --name=value "
@@ -397,6 +423,8 @@ def run(main, doc=None, required=(), argument_flags=None, details=None):
 
     def guarded_main(argv):
         warnings.showwarning = _show_warning
+        # From here Ctrl-C is the library's: an optimisation saves its latest image first.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return main(argv)
         except parameters.ArgumentError as error:

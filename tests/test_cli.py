@@ -213,3 +213,33 @@ def test_make_hostile_runs_and_judges_its_cases():
     lines = done.stdout.strip().splitlines()
     assert lines[-1] == "2 cases, 0 broke the promise"
     assert lines[0].startswith("ok") and "empty.png: the file is empty" in lines[0]
+
+
+def test_each_bad_flag_is_a_line_said_as_a_person_would(files):
+    (files / "a_folder").mkdir()
+    done = run("style_transfer.py", "--content", "nope.jpg", "--style", "a_folder",
+               "--output", "out.png", cwd=files)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert sorted(done.stderr.strip().splitlines()) == [
+        "error: --content: nope.jpg: no such file",
+        "error: --style: a_folder: is a folder; give a file in it"], done.stderr
+    for flag, value, line in (("size", "abc", "'abc' is not a whole number"),
+                              ("style_weight", "x", "'x' is not a number")):
+        done = run("style_transfer.py", "--content", "c.png", "--style", "s.png",
+                   f"--{flag}", value, cwd=files)
+        assert done.returncode == 2 and done.stderr.strip() == f"error: --{flag}: {line}"
+    assert (files / "out.png").read_bytes() == b"an earlier result"
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(files):
+    """Ctrl-C during TensorFlow's import, seconds before any work: no traceback."""
+    import signal
+    import time
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "style_transfer.py"),
+                                "--content", "c.png", "--style", "s.png"], cwd=files,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and stderr.strip() == "interrupted", stderr
+    assert (files / "out.png").read_bytes() == b"an earlier result"
