@@ -118,7 +118,7 @@ def style_transfer(content, style, *, progress="bar", **options):
                 for s, b in zip(styles_at, blend)]
 
     stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
-                                 progress, objective=lambda canvas: objective,
+                                 progress, objective=objective,
                                  content_image=content_image, prepare=preserve_color)
     image = stages[-1].result.image
     if settings.preserve_color == "luminance":  # The result's luminance, the content's I, Q.
@@ -156,7 +156,7 @@ def styles_in_masks(technique, content, styles, style_masks, hard, progress, opt
                                            settings.style_layers)
 
     stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
-                                 progress, objective=lambda canvas: objective,
+                                 progress, objective=objective,
                                  content_image=content_image)
     return transfer.Result(stages[-1].result.image, technique, settings, stages,
                            model.weights_source, {"coverage": coverage})
@@ -221,7 +221,7 @@ def region_style(content, style, content_map, style_map, *, progress="bar", **op
                                            settings.style_layers)
 
     stages = transfer.run_stages(settings, model, content_image, [style_image], style_targets,
-                                 progress, objective=lambda canvas: objective,
+                                 progress, objective=objective,
                                  content_image=content_image)
     return transfer.Result(stages[-1].result.image, "region_style", settings, stages,
                            model.weights_source, summary)

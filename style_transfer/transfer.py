@@ -1,5 +1,7 @@
-"""The optimisation every image-optimising technique shares: its objective over the
-pixels, minimised with L-BFGS, at one size or coarse to fine.
+"""The technique layer: what every image-optimising technique shares. Its settings (Eq. 7
+and its network, the optimisation over the pixels, colour-coded maps), the objective over
+the pixels minimised with L-BFGS, and one stage runner, at one size or coarse to fine
+(`run_stages`); the techniques import this, never each other.
 
 Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks", CVPR
 2016, Sec. 2.3; coarse to fine: Gatys et al., "Controlling Perceptual Factors in Neural
@@ -101,8 +103,10 @@ class Result:
         height, width = self.image.shape[:2]
         losses_ = ", ".join(f"{name} {value:.4g}" for name, value in self.losses.items())
         iterations = sum(stage.result.num_iterations for stage in self.stages)
-        return (f"Result({self.technique}, {width}x{height} px, {iterations} iterations"
-                f"{', ' + losses_ if losses_ else ''}{', interrupted' if self.interrupted else ''})")
+        parts = [self.technique, f"{width}x{height} px", f"{iterations} iterations"]
+        parts += [losses_] if losses_ else []
+        parts += ["interrupted"] if self.interrupted else []
+        return f"Result({', '.join(parts)})"
 
     def to_json(self):
         """The run's figures for a report: settings, weights, sizes, losses, timings."""
@@ -191,7 +195,8 @@ _LAYER = vgg.canonical_layer_name
 @dataclasses.dataclass(frozen=True)
 class ObjectiveSettings:
     """Eq. 7 of Gatys et al. 2016 and its loss network: what every technique that
-    measures images with a feature network shares (defaults: Gatys' recipe, module docstring)."""
+    measures images with a feature network shares (defaults: Gatys' recipe and this
+    suite's β, `gatys`' docstring)."""
     content_weight: float = parameter(
         1.0, "α: content weight (Gatys et al. 2016, Eq. 7), on the mean squared error of "
         "the content layers' activations.", low=0.0, group="objective")
@@ -391,8 +396,8 @@ def run_stages(settings, model, canvas_image, style_images, style_targets, progr
         style_images: the styles, rescaled to size x `style_scale` at each stage.
         style_targets: function (canvas, styles) at a stage's size -> its targets.
         progress: as `gatys.style_transfer`.
-        objective: function (canvas) -> the `losses.Objective` (β is then weighed for the
-            stage's size, `GatysSettings.objective_at`).
+        objective: the `losses.Objective`, or a function (canvas) -> one where it depends
+            on the size (β is then weighed for the stage's size, `objective_at`).
         content_image: the photograph the content term keeps, the canvas's shape, or None
             (no content term).
         sizes: the sizes (default `settings.sizes()`).
@@ -425,7 +430,8 @@ def run_stages(settings, model, canvas_image, style_images, style_targets, progr
         # A run of several stages names each, with its size ("stage1_256px", "512px").
         stage_name = ("_".join(filter(None, [name, f"{size}px"]))
                       if name or len(sizes) > 1 else None)
-        stage_objective = settings.objective_at(objective(canvas), size)
+        stage_objective = settings.objective_at(
+            objective(canvas) if callable(objective) else objective, size)
         result = optimise(
             model if output_model is None else output_model(targets), content, targets,
             init_image, stage_objective, iterations, optimizer=settings.optimizer,

@@ -40,7 +40,7 @@ IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 WEIGHTS_DIRNAME = "vgg_weights"
 # Keras' applications publish their weights here, one folder per network.
 _KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
-_LAYER_PATTERN = re.compile(r"(?:relu|conv)(\d+)_(\d+)|pool(\d+)")
+_LAYER_PATTERN = re.compile(r"(?:relu|conv)\d+_\d+|pool\d+")
 
 CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2"); in both networks.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Same section.
@@ -57,8 +57,7 @@ def canonical_layer_name(name):
         ValueError: not a layer name of the VGG family.
     """
     name = name.strip()
-    match = _LAYER_PATTERN.fullmatch(name)
-    if not match:
+    if not _LAYER_PATTERN.fullmatch(name):
         raise ValueError(f"{name!r} is not a layer name; write reluB_C (convB_C names the "
                          f"same output) or poolB, e.g. relu4_2")
     return name if name.startswith("pool") else "relu" + name[4:]
@@ -82,7 +81,8 @@ def keras_layer_name(name):
 
 @dataclasses.dataclass(frozen=True)
 class Network:
-    """A feature network as a value: its layers, weights file and preprocessing.
+    """A feature network as a value: its layers, channels and weights file (both networks
+    take the same caffe preprocessing, `preprocess`).
 
     Simonyan & Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
     Recognition", 2014, arXiv:1409.1556, Table 1: configuration D (VGG16) and E (VGG19),
