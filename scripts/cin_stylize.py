@@ -27,6 +27,7 @@ Example:
         --output_dir styled/ --style_index 1 --shard 0/4
 """
 
+import os
 import pathlib
 import sys
 import time
@@ -73,19 +74,6 @@ cli.group("output", "output_dir", "shard")
 flags.register_validator("shard", lambda text: cli.check(cin_folders.parse_shard, text))
 
 
-def parse_mix(text):
-    """'0:0.3,2:0.7' -> {0: 0.3, 2: 0.7} (checked against the network by StyleNetwork)."""
-    mix = {}
-    try:
-        for part in text.split(","):
-            index, weight = part.split(":")
-            mix[int(index)] = float(weight)
-    except ValueError:
-        raise cli.ArgumentError("style_mix", f"{text!r}: write index:weight,... e.g. "
-                                             f"0:0.3,1:0.7") from None
-    return mix
-
-
 def stylize_folder(network, weights, start_time):
     """--content_dir: every image of this shard into --output_dir, and a report there."""
     if not _OUTPUT_DIR.value:
@@ -99,6 +87,11 @@ def stylize_folder(network, weights, start_time):
         progress=None if _OUTPUT["quiet"].value else "bar")
     name = "report.json" if shard[1] == 1 else f"report_{shard[0]}of{shard[1]}.json"
     path = _OUTPUT["report"].value or str(pathlib.Path(_OUTPUT_DIR.value) / name)
+    if report["images"] and report["skipped_done"] == report["images"] and os.path.isfile(
+            path):  # A rerun with nothing left: the run that did the work keeps its report.
+        reporting.say(f"all {report['images']} images already in {_OUTPUT_DIR.value}; "
+                      f"nothing to do ({path} kept)", _OUTPUT["quiet"].value)
+        return 0
     reporting.write_report(path, {
         "technique": "cin_stylize", "model": _MODEL.value, "content_dir": _CONTENT_DIR.value,
         "style_weights": weights, "precision": network.stylizer(_PRECISION.value).precision,
@@ -119,7 +112,7 @@ def main(argv):
                                            "(one of the two)")
     network = cin.StyleNetwork.load(_MODEL.value)
     mixing = _STYLE_MIX.value is not None
-    style = parse_mix(_STYLE_MIX.value) if mixing else _STYLE_INDEX.value
+    style = cin.parse_style_mix(_STYLE_MIX.value) if mixing else _STYLE_INDEX.value
     try:
         weights = network.style_weights(style)  # w: one-hot, or a mix of γ and β.
     except cli.ArgumentError as error:

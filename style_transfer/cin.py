@@ -50,6 +50,24 @@ from style_transfer.parameters import (ArgumentError, override, parameter, setti
                                        takes)
 
 
+def parse_style_mix(text):
+    """'0:0.3,2:0.7' -> {0: 0.3, 2: 0.7}, a mix of styles as the command line writes it
+    (checked against the network by `StyleNetwork.style_weights`).
+
+    Raises:
+        ArgumentError: naming style_mix.
+    """
+    mix = {}
+    try:
+        for part in text.split(","):
+            index, weight = part.split(":")
+            mix[int(index)] = float(weight)
+    except ValueError:
+        raise ArgumentError("style_mix", f"{text!r}: write index:weight,... e.g. "
+                                         f"0:0.3,1:0.7") from None
+    return mix
+
+
 @dataclasses.dataclass(frozen=True)
 class CINSettings(ObjectiveSettings):
     """`StyleNetwork.train`'s settings (defaults: module docstring)."""
@@ -485,6 +503,12 @@ class StyleNetwork:
 
         crops = TrainingCrops(paths, settings.image_size, len(style_images), settings.seed)
         first_step = state["step"]
+        if resuming:  # Say what the folder held: where training goes on, or that it is done.
+            reporting.note(progress if chief else None, (
+                f"resuming from step {first_step} of {settings.steps} ({folder})"
+                if first_step < settings.steps else
+                f"already trained: {first_step} of {settings.steps} steps in {folder}; "
+                f"nothing to do (give more steps to train on)"))
         batches = strategy.distribute_datasets_from_function(
             lambda context: crops.dataset(settings.batch_size, first_step, settings.steps,
                                           context))

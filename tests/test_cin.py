@@ -165,6 +165,9 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
     assert done.returncode == 0, done.stderr
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["steps"] == 6 and len(report["loss_history"]) == 6  # Resumed at 4.
+    done = run("cin_train.py", *[a for a in train if a != "--quiet"], "--steps", "6",
+               cwd=tmp_path)  # A rerun says what it found.
+    assert done.returncode == 0 and "already trained: 6 of 6 steps in run" in done.stdout
 
     done = run("cin_stylize.py", "--model", "run/model.keras", "--content", "photos/p0.png",
                "--style_mix", "0:1,1:3", "--interpolation_grid", "grid.png",
@@ -186,6 +189,11 @@ def test_train_resume_and_stylize_end_to_end(tmp_path, rng):
         assert (report["written"], report["shard"]) == (written, shard)
     assert sorted(p.name for p in (tmp_path / "styled").glob("*.png")) == [
         "p0.png", "p1.png", "p2.png"]
+    done = run("cin_stylize.py", "--model", "run/model.keras", "--content_dir", "photos",
+               "--output_dir", "styled", "--shard", "1/2", cwd=tmp_path)  # Nothing left.
+    assert done.returncode == 0 and "all 2 images already in styled; nothing to do" in (
+        done.stdout), done.stdout
+    assert json.loads((tmp_path / "styled" / "report_1of2.json").read_text())["written"] == 2
     done = run("figures.py", "--figure", "cin_mix", "--cin_model", "run/model.keras",
                "--size", "32", "--weights", "random", "--output_dir", "figs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
