@@ -119,11 +119,13 @@ def test_each_mask_region_takes_its_own_style():
     styles = [load("style", "starry_night.jpg"), load("style", "the_scream.jpg")]
     region_masks = [DATA / "masks" / "tubingen_region_sky.png",
                     DATA / "masks" / "tubingen_region_buildings.png"]
-    result = st.multi_style(photo, styles, [str(m) for m in region_masks], **REAL).image
+    # Smaller and shorter than the balance test: the regions part within 50 iterations.
+    result = st.multi_style(photo, styles, [str(m) for m in region_masks],
+                            **dict(REAL, size=192, iterations=50)).image
     keep("multi_style_sky_buildings", result)
     for k, mask_path in enumerate(region_masks):
         mask = images.load(mask_path)[:, :, 0] / 255.0
         mask = images.resize(mask[:, :, None], *result.shape[:2], nearest=True)[:, :, 0]
         own, other = (gram_distance(result, styles[j], mask) for j in (k, 1 - k))
         print(f"region {mask_path.name}: own style {own:.4g}, other {other:.4g}")
-        assert own < other / 10  # 80 and 127 times closer when these tests were written.
+        assert own < other / 10  # 25 and 42 times closer when this test was written.
