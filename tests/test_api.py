@@ -235,3 +235,33 @@ def test_progress_in_a_log_is_plain_lines_naming_each_stage(pictures, capfd):
     assert "\x1b" not in printed and "\r" not in printed and "\b" not in printed
     assert printed.splitlines()[0] == "24px" and "32px" in printed.splitlines()
     assert "3/3  total " in printed
+
+
+@pytest.mark.parametrize("technique", ["style_transfer", "multi_style", "mask_style",
+                                       "region_style", "patch_style", "doodle_2_art",
+                                       "photo_style"])
+def test_every_technique_runs_on_vgg16(pictures, technique):
+    p = pictures
+    arguments = {"style_transfer": (p["content"], p["style"]),
+                 "multi_style": (p["content"], [p["style"]], [p["left"]]),
+                 "mask_style": (p["content"], [p["style"]], [p["left"]]),
+                 "region_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
+                 "patch_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
+                 "doodle_2_art": (p["content_map"], p["style"], p["style_map"]),
+                 "photo_style": (p["content"], p["style"], p["content_map"], p["style_map"])}
+    result = getattr(st, technique)(*arguments[technique], network="vgg16", **TINY)
+    assert result.settings.network == "vgg16" and result.weights.network == "vgg16"
+    assert np.isfinite(result.image).all()
+
+
+def test_cin_trains_on_vgg16_with_magentas_layers(tmp_path, rng):
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(rng.integers(0, 255, (36, 40, 3), dtype=np.uint8)).save(
+        tmp_path / "photos" / "p.png")
+    styles = [np.full((32, 32, 3), (200, 40, 40), np.uint8),
+              np.full((32, 32, 3), (40, 40, 200), np.uint8)]
+    _, report = st.StyleNetwork.train(styles, tmp_path / "photos", tmp_path / "run",
+                                      steps=1, image_size=32, batch_size=1, network_width=4,
+                                      weights="random", network="vgg16", progress=None)
+    assert report["settings"]["style_layers"] == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+    assert report["weights"]["network"] == "vgg16"

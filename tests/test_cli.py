@@ -243,3 +243,17 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(files):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130 and stderr.strip() == "interrupted", stderr
     assert (files / "out.png").read_bytes() == b"an earlier result"
+
+
+def test_network_flag_chooses_the_network_and_its_layer_names(files):
+    done = run("style_transfer.py", "--content", "c.png", "--style", "s.png", "--output",
+               "new.png", "--weights", "random", "--size", "32", "--iterations", "1",
+               "--network", "vgg16", "--quiet", cwd=files)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((files / "new.json").read_text())
+    assert report["settings"]["network"] == "vgg16" and report["weights"]["network"] == "vgg16"
+    done = run("style_transfer.py", "--content", "c.png", "--style", "s.png", "--weights",
+               "random", "--network", "vgg16", "--style_layers", "relu3_4", cwd=files)
+    assert done.returncode == 2 and done.stderr.strip().startswith(
+        "error: --style_layers: unknown VGG16 layer 'relu3_4'; use relu1_1 … relu1_2"), (
+        done.stderr)
