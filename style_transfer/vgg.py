@@ -107,7 +107,7 @@ class Network:
     def title(self):
         return self.application
 
-    @property
+    @functools.cached_property
     def layers(self):
         """Paper name -> Keras layer name, in network order."""
         layers = {}
