@@ -30,7 +30,7 @@ _WEIGHTS = flags.DEFINE_string("weights", "random", "VGG19 weights.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 RUNS = {"scipy, bounds": ("scipy", (0.0, 255.0)), "scipy": ("scipy", None),
-        "tf": ("tf", None), "tf, bounds": ("tf", (0.0, 255.0))}
+        "device": ("device", None), "device, bounds": ("device", (0.0, 255.0))}
 
 
 def seconds_to(history, target):

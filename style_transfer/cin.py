@@ -38,16 +38,17 @@ import typing
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 from PIL import Image
 
-from style_transfer import (cin_folders, cin_inference, distribute, files, images, losses,
-                            parameters, reporting, vgg)
+from style_transfer import (backend, cin_folders, cin_inference, distribute, files, images,
+                            losses, parameters, reporting, startup, vgg)
 from style_transfer.cin_network import style_weights, transformer_network
 from style_transfer.transfer import ObjectiveSettings
 from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
                                        takes)
+
+tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
 
 
 def parse_style_mix(text):
@@ -337,6 +338,7 @@ class StyleNetwork:
         """`style_names`: what each style was trained on (default "style k");
         `vgg_weights`: the loss network's weights in training (`vgg.Weights.to_json()`),
         None where unknown."""
+        backend.require_tensorflow("CIN (StyleNetwork, cin_train, cin_stylize, cin_serve)")
         self.network = network
         self.style_names = list(style_names or [f"style {k}" for k in range(self.num_styles)])
         self.vgg_weights = vgg_weights
@@ -460,6 +462,7 @@ class StyleNetwork:
             step, the strategy, replicas and workers, images per second, whether Ctrl-C
             stopped it, and the settings.
         """
+        backend.require_tensorflow("CIN (StyleNetwork, cin_train, cin_stylize, cin_serve)")
         settings = settings_from(CINSettings, options)
         strategy = distribute.create(settings.strategy)  # First: see `distribute.create`.
         replicas = strategy.num_replicas_in_sync

@@ -24,10 +24,11 @@ import re
 import time
 
 import numpy as np
-import tensorflow as tf
 
-from style_transfer import cin_inference, files, images, reporting
+from style_transfer import cin_inference, files, images, reporting, startup
 from style_transfer.parameters import ArgumentError
+
+tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
 
 
 def natural_key(path):

@@ -41,10 +41,11 @@ import pathlib
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from style_transfer import cin_network
+from style_transfer import cin_network, startup
 from style_transfer.parameters import ArgumentError
+
+tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 # /proc/cpuinfo flags of x86 CPUs with bfloat16 dot products (Cooper Lake, Zen 4, AMX).

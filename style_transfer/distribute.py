@@ -20,9 +20,11 @@ engine; this module only chooses the strategy and says who writes files.
 import json
 import os
 
-import tensorflow as tf
 
+from style_transfer import startup
 from style_transfer.parameters import ArgumentError
+
+tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
 
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 

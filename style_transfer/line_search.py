@@ -10,7 +10,7 @@ step t satisfying the strong Wolfe conditions (Nocedal & Wright, Eq. 3.7):
 by safeguarded cubic and quadratic interpolation inside an interval that brackets such a
 step. L-BFGS-B (Byrd, Lu, Nocedal & Zhu 1995; Zhu et al. 1997, v3.0) calls it with
 ftol = 1e-3, gtol = 0.9, xtol = 0.1 and at most 20 evaluations, and so does
-`optimize.lbfgs_tf`, so that both take the same steps. Only scalars live here: the
+`optimize.lbfgs_device`, so that both take the same steps. Only scalars live here: the
 caller evaluates φ and φ' wherever its vectors are (on the device).
 """
 

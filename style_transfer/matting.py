@@ -23,6 +23,8 @@ then stored as a SciPy CSR matrix; no Python loop runs over pixels or windows.
 import numpy as np
 import scipy.sparse
 
+from style_transfer import backend
+
 DEFAULT_EPSILON = 1e-7  # Luan et al.'s value.
 # photo_style --smooth's guided filter: chosen on a recoloured photo spoiled by noise or
 # stripes (README, photo_style), where they came closest to the clean recolouring.
@@ -104,13 +106,12 @@ def matting_laplacian(image, epsilon=DEFAULT_EPSILON):
 
 
 def photorealism_loss(laplacian, weight):
-    """λ L_m, Luan et al. 2017, Eq. 2, as a TensorFlow term of the image x in [0, 255],
-    O = x / 255.
+    """λ L_m, Luan et al. 2017, Eq. 2, as a term of the image x in [0, 255], O = x / 255.
 
     λ L_m(O) = λ Σ_c V_c[O]ᵀ L V_c[O], gradient 2 λ L V_c / 255. The product runs in float64
-    (a sparse product, on whichever device runs the loss): in flat windows the entries of
-    L reach 1/ε ~ 1e7 and cancel, beyond float32's precision. One product serves the
-    value and the gradient (L is symmetric).
+    (`backend.symmetric_quadratic_form`: on the device in TensorFlow, on the host in
+    JAX): in flat windows the entries of L reach 1/ε ~ 1e7 and cancel, beyond float32's
+    precision. One product serves the value and the gradient (L is symmetric).
 
     Args:
         laplacian: (N, N) sparse Matting Laplacian of the content image.
@@ -119,24 +120,7 @@ def photorealism_loss(laplacian, weight):
     Returns:
         function (H, W, 3) image tensor -> scalar tensor, for `transfer.optimise`.
     """
-    import tensorflow as tf  # The term runs in the loss's graph.
-    coo = laplacian.tocoo()
-    sparse = tf.sparse.reorder(tf.sparse.SparseTensor(
-        np.stack([coo.row, coo.col], axis=1).astype(np.int64), coo.data.astype(np.float64),
-        coo.shape))
-
-    @tf.custom_gradient
-    def term(image):
-        channels = tf.reshape(tf.cast(image, tf.float64), (-1, 3)) / 255.0  # V_c as columns.
-        products = tf.sparse.sparse_dense_matmul(sparse, channels)  # L V_c
-
-        def gradient(upstream):
-            scaled = tf.cast(upstream, tf.float64) * weight * 2.0 / 255.0
-            return tf.cast(tf.reshape(scaled * products, tf.shape(image)), image.dtype)
-
-        return tf.cast(weight * tf.reduce_sum(channels * products), image.dtype), gradient
-
-    return term
+    return backend.symmetric_quadratic_form(laplacian, weight, scale=1.0 / 255.0)
 
 
 def box_mean(x, radius):

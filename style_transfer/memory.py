@@ -14,7 +14,7 @@ and b are measured by two short calibration evaluations at small sizes. SciPy's
 L-BFGS-B (optimizer "scipy") keeps a workspace of (2m + 5) n + O(m²) float64 for
 m = `NUM_CORRECTIONS` stored pairs, plus about 8 more float64 vectors of length n
 (bounds, the iterate and the gradient, and our copies of them): 8 (2m + 13) n bytes.
-The device L-BFGS (optimizer "tf") keeps its pairs as 2m float32 vectors; around them,
+The device L-BFGS (optimizer "device") keeps its pairs as 2m float32 vectors; around them,
 its peak holds about 50 more (the gradient, the iterate, the trial point and its
 gradient, the direction, a new pair, and the buffers TensorFlow's allocator keeps for
 them between calls): 4 (2m + 50) n bytes, a count measured at 256, 512 and 1024 px
@@ -44,7 +44,7 @@ LBFGS_VECTORS_PER_CORRECTION = 2  # s and y.
 # Vectors of length n besides the pairs: (bytes per value, how many).
 LBFGS_OTHER_VECTORS = {
     "scipy": (8, 13),  # SciPy's 5 work vectors, bounds (2), x, g, our copies (4).
-    "tf": (4, 50),  # Measured (module docstring): the vectors and the allocator's buffers.
+    "device": (4, 50),  # Measured (module docstring): the vectors and the allocator's buffers.
 }
 _GB = 1 << 30
 
@@ -61,12 +61,12 @@ def activation_count(model, height, width):
     return total
 
 
-def lbfgs_bytes(height, width, optimizer="tf"):
+def lbfgs_bytes(height, width, optimizer="device"):
     """Memory of the optimiser's state for an (height, width, 3) image (`optimize.
     OPTIMIZERS`; see the module docstring)."""
     n = 3 * height * width
     m = optimize.NUM_CORRECTIONS
-    value_bytes, others = LBFGS_OTHER_VECTORS[optimizer]
+    value_bytes, others = LBFGS_OTHER_VECTORS[optimize.canonical_optimizer(optimizer)]
     return value_bytes * ((LBFGS_VECTORS_PER_CORRECTION * m + others) * n
                           + 11 * m * m + 8 * m)
 
@@ -141,7 +141,7 @@ def _measure(model, aspect_shape):
     return resident, intercept, slope, seconds_b / count_b
 
 
-def predict(model, content_shape, sizes, optimizer="tf"):
+def predict(model, content_shape, sizes, optimizer="device"):
     """Predicted peak memory and seconds per iteration for each size of a run.
 
     Args:

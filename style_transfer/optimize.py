@@ -4,8 +4,8 @@ L-BFGS-B: Byrd, Lu, Nocedal & Zhu, "A Limited Memory Algorithm for Bound Constra
 Optimization", SIAM J. Sci. Comput. 16(5), 1995; L-BFGS: Nocedal & Wright, "Numerical
 Optimization", 2nd ed., Alg. 7.4 (two-loop recursion) and 7.5.
 
-One `tf.function` computes the loss terms and the gradient with respect to the image
-(`GradientTape`). Everything a loss needs (targets, the model) is captured by the loss
+One compiled function computes the loss terms and the gradient with respect to the image
+(`backend.loss_and_gradient_function`). Everything a loss needs (targets, the model) is captured by the loss
 function, built before the loop: nothing is recomputed per evaluation but the forward
 and backward pass itself.
 
@@ -13,7 +13,7 @@ and backward pass itself.
   every evaluation copies the image and its gradient between the device and the host,
   and L-BFGS-B's own work (50 ms an iteration at 512 px, 220 ms with bounds:
   benchmarks/results/optimizer.json) runs on one CPU core.
-- `optimizer="tf"` (`lbfgs_tf`): the two-loop recursion with m = 10 pairs in one compiled
+- `optimizer="device"` (`lbfgs_device`; "tf", its old name, still works): the two-loop recursion with m = 10 pairs in one compiled
   function, on the device; the iterate, the gradient and the pairs never leave it. The
   line search is L-BFGS-B's own (Moré & Thuente, `line_search`), whose few scalars are
   all the host sees; bounds, when asked, are kept by projection. On unconstrained
@@ -33,22 +33,23 @@ Two pitfalls of the usual scipy-based scripts are avoided here:
 import dataclasses
 import time
 
+import keras
 import numpy as np
 import scipy.linalg
 import scipy.optimize
-import tensorflow as tf
 
-from style_transfer import line_search
+from style_transfer import backend, line_search
+from style_transfer.backend import loss_and_gradient_function
 
 # Curvature pairs kept by L-BFGS (SciPy's default). SciPy keeps each as two float64
-# copies of the image (12 MB at 512x512); `lbfgs_tf` as two float32 copies on the device.
+# copies of the image (12 MB at 512x512); `lbfgs_device` as two float32 copies on the device.
 NUM_CORRECTIONS = 10
 # A run whose line searches take more than this many evaluations per iteration on
 # average is stopped (and says so) rather than running on without progress; one line
 # search takes at most MAX_LINE_SEARCH (L-BFGS-B's maxls).
 MAX_EVALUATIONS_PER_ITERATION = 20
 MAX_LINE_SEARCH = 20
-OPTIMIZERS = ("scipy", "tf")
+OPTIMIZERS = ("device", "scipy", "tf")  # "tf": the old name of "device".
 
 
 @dataclasses.dataclass
@@ -81,7 +82,7 @@ class Iteration:
 
 @dataclasses.dataclass
 class Result:
-    """What `lbfgs` and `lbfgs_tf` return.
+    """What `lbfgs` and `lbfgs_device` return.
 
     Attributes:
         image: (H, W, 3) float32, the last accepted iterate (never a rejected trial point).
@@ -113,34 +114,6 @@ class Result:
     @property
     def final_losses(self):
         return self.history[-1].losses
-
-
-def _dot(a, b):
-    """aᵀb of two long vectors, as a matrix product: TensorFlow's tensordot of two
-    vectors takes 5x longer on a CPU (0.8 ms against 0.15 ms at 512 px)."""
-    return tf.matmul(a[None], b[None], transpose_b=True)[0, 0]
-
-
-def loss_and_gradient_function(loss_fn, shape, dtype=tf.float32):
-    """Compiles `loss_fn` into one graph that returns its terms and d(total)/d(image).
-
-    Args:
-        loss_fn: image tensor (shape, dtype) -> dict of scalar terms with "total".
-        shape: the image's shape.
-        dtype: the image's dtype.
-
-    Returns:
-        A function tensor -> (terms dict of scalar tensors, gradient tensor).
-    """
-    @tf.function(input_signature=[tf.TensorSpec(shape, dtype)])
-    def loss_and_gradient(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            terms = loss_fn(image)
-        terms = {name: tf.convert_to_tensor(value, dtype) for name, value in terms.items()}
-        return terms, tape.gradient(terms["total"], image)
-
-    return loss_and_gradient
 
 
 class _Recorder:
@@ -214,10 +187,10 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
         if "x" in last and np.array_equal(x, last["x"]):
             return last["total"], last["gradient"]
         terms, gradient = recorder.timed(
-            lambda: loss_and_gradient(tf.constant(x.reshape(shape), tf.float32)))
+            lambda: loss_and_gradient(x.reshape(shape).astype(np.float32)))
         losses = _floats(terms)
         last.update(x=x.copy(), losses=losses, total=losses["total"],
-                    gradient=gradient.numpy().astype(np.float64).ravel())
+                    gradient=np.asarray(gradient, np.float64).ravel())
         return losses["total"], last["gradient"]
 
     x0 = np.asarray(init_image, np.float64)
@@ -250,7 +223,8 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
 
 
 class _DeviceLBFGS:
-    """The vectors of L-BFGS on the device, and the compiled functions that use them.
+    """The vectors of L-BFGS on the device, and the compiled functions that use them
+    (TensorFlow).
 
     One (2m + 1, n) variable W holds the pairs (s_i, y_i), s in rows 0..m-1 and y in
     rows m..2m-1 (a ring of m slots), and the current gradient g in row 2m. Every
@@ -263,9 +237,15 @@ class _DeviceLBFGS:
     """
 
     def __init__(self, loss_fn, shape, bounds, num_corrections, dtype):
+        import tensorflow as tf
         self.m, size = num_corrections, int(np.prod(shape))
         m, gradient_row = num_corrections, 2 * num_corrections
         evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
+
+        def dot(a, b):
+            """aᵀb of two long vectors, as a matrix product: TensorFlow's tensordot of
+            two vectors takes 5x longer on a CPU (0.8 ms against 0.15 ms at 512 px)."""
+            return tf.matmul(a[None], b[None], transpose_b=True)[0, 0]
         self.pairs = tf.Variable(tf.zeros((2 * m + 1, size), dtype), trainable=False)
         vector = tf.TensorSpec((size,), dtype)
         scalar = tf.TensorSpec((), dtype)
@@ -320,7 +300,7 @@ class _DeviceLBFGS:
             g = tf.reshape(g, [-1])
             moving = d if bounds is None else d * tf.cast(
                 ((x_t > bounds[0]) | (d > 0)) & ((x_t < bounds[1]) | (d < 0)), dtype)
-            return x_t, terms, g, _dot(g, moving)
+            return x_t, terms, g, dot(g, moving)
 
         @tf.function(input_signature=[vector, vector, vector, vector, slot_spec, scalar])
         def remember(x_old, x_new, g_old, g_new, slot, minimum):
@@ -334,9 +314,109 @@ class _DeviceLBFGS:
             store([[gradient_row]], g_new[None])
             return (gram[0, 1], gram[1, 1]) + products(x_new, g_new)
 
-        self.start, self.direction, self.trial, self.remember = start, direction, trial, remember
         for function in (direction, trial, remember):  # Traced now, not in the loop.
             function.get_concrete_function()
+        # The loop hands over NumPy values and Python numbers; the functions take tensors.
+        self.start = lambda x: start(tf.constant(x, dtype))
+        self.direction = lambda x, g, c: direction(x, g, tf.constant(c, dtype))
+        self.trial = lambda x, d, step: trial(x, d, tf.constant(step, dtype))
+        self.remember = lambda x_old, x_new, g_old, g_new, slot, minimum: remember(
+            x_old, x_new, g_old, g_new, tf.constant(slot, tf.int32),
+            tf.constant(minimum, dtype))
+
+
+class _DeviceLBFGSJax:
+    """`_DeviceLBFGS` in JAX: the same four functions over the same matrix W. W is a
+    value rather than a variable: the functions that change it take it and return the
+    new one, and donating the old buffer lets XLA update it in place. The loss and its
+    gradient are one compiled program, called by `start` and `trial` alike (compiling it
+    into each would compile the network twice); the vector work around it is compiled
+    apart, once, before the loop.
+    """
+
+    def __init__(self, loss_fn, shape, bounds, num_corrections, dtype):
+        import jax
+        import jax.numpy as jnp
+        m, size, gradient_row = num_corrections, int(np.prod(shape)), 2 * num_corrections
+        self.m = m
+        evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
+        self.pairs = jnp.zeros((2 * m + 1, size), dtype)
+
+        def clipped(x):
+            return x if bounds is None else jnp.clip(x, *bounds)
+
+        def free(vector, x, g):  # As `_DeviceLBFGS`.
+            if bounds is None:
+                return vector
+            held = ((x <= bounds[0]) & (g > 0)) | ((x >= bounds[1]) & (g < 0))
+            return jnp.where(held, 0.0, vector)
+
+        def products(pairs, x, g):
+            w_g = pairs @ g
+            return (w_g, w_g) if bounds is None else (w_g, pairs @ free(g, x, g))
+
+        def store_gradient(pairs, x, g):
+            pairs = pairs.at[gradient_row].set(g)
+            return pairs, products(pairs, x, g)
+
+        def direction(pairs, x, g, minus_coefficients):
+            return free(minus_coefficients @ pairs, x, g)
+
+        def step_to(x, d, step):
+            return clipped(x + step * d)
+
+        def slope(x_t, d, g):  # φ'(t), as `_DeviceLBFGS.trial`.
+            moving = d if bounds is None else d * (
+                ((x_t > bounds[0]) | (d > 0)) & ((x_t < bounds[1]) | (d < 0))).astype(dtype)
+            return g @ moving
+
+        def remember(pairs, x_old, x_new, g_old, g_new, slot, minimum):
+            pair = jnp.stack([x_new - x_old, g_new - g_old])  # [s, y]
+            gram = pair @ pair.T  # sᵀy = gram[0, 1], yᵀy = gram[1, 1]
+            rows = jnp.stack([slot, slot + m])
+            pairs = pairs.at[rows].set(jnp.where(gram[0, 1] > minimum, pair, pairs[rows]))
+            pairs = pairs.at[gradient_row].set(g_new)
+            return pairs, (gram[0, 1], gram[1, 1]) + products(pairs, x_new, g_new)
+
+        vector, scalar = (jax.ShapeDtypeStruct(part, dtype) for part in ((size,), ()))
+        matrix = jax.ShapeDtypeStruct(self.pairs.shape, dtype)
+
+        def compiled(function, *specs, donate=False):
+            return jax.jit(function, donate_argnums=(0,) if donate else ()).lower(
+                *specs).compile()
+
+        clipped_ = compiled(clipped, vector)
+        store_gradient = compiled(store_gradient, matrix, vector, vector, donate=True)
+        direction = compiled(direction, matrix, vector, vector,
+                             jax.ShapeDtypeStruct((2 * m + 1,), dtype))
+        step_to = compiled(step_to, vector, vector, scalar)
+        slope = compiled(slope, vector, vector, vector)
+        remember = compiled(remember, matrix, vector, vector, vector, vector,
+                            jax.ShapeDtypeStruct((), jnp.int32), scalar, donate=True)
+
+        def evaluated(x):
+            terms, g = evaluate(jnp.reshape(x, shape))
+            return terms, jnp.reshape(g, (-1,))
+
+        def start(x):
+            x = clipped_(jnp.asarray(x, dtype))
+            terms, g = evaluated(x)
+            self.pairs, (w_g, w_g_free) = store_gradient(self.pairs, x, g)
+            return x, terms, g, w_g, w_g_free
+
+        def trial(x, d, step):
+            x_t = step_to(x, d, jnp.asarray(step, dtype))
+            terms, g = evaluated(x_t)
+            return x_t, terms, g, slope(x_t, d, g)
+
+        def remember_pair(x_old, x_new, g_old, g_new, slot, minimum):
+            self.pairs, outputs = remember(self.pairs, x_old, x_new, g_old, g_new,
+                                           jnp.asarray(slot, jnp.int32),
+                                           jnp.asarray(minimum, dtype))
+            return outputs
+
+        self.start, self.trial, self.remember = start, trial, remember_pair
+        self.direction = lambda x, g, c: direction(self.pairs, x, g, jnp.asarray(c, dtype))
 
 
 class _CompactHessian:
@@ -395,8 +475,8 @@ def _on_host(tensors):
     return [np.asarray(t, np.float64) for t in tensors]
 
 
-def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
-             num_corrections=NUM_CORRECTIONS, dtype=tf.float32):
+def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
+             num_corrections=NUM_CORRECTIONS, dtype="float32"):
     """Minimises `loss_fn` over the image with L-BFGS on the device.
 
     The method of L-BFGS-B without bounds, step for step: the direction -H g with the
@@ -418,25 +498,27 @@ def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
     shape = tuple(np.shape(init_image))
-    device = _DeviceLBFGS(loss_fn, shape, bounds, num_corrections, dtype)
+    dtype = keras.backend.standardize_dtype(dtype)  # "float32", also from a tf.DType.
+    device_class = _DeviceLBFGSJax if backend.name() == "jax" else _DeviceLBFGS
+    device = device_class(loss_fn, shape, bounds, num_corrections, dtype)
     hessian = _CompactHessian(num_corrections)
     recorder = _Recorder(callback)
-    epsilon = float(np.finfo(dtype.as_numpy_dtype).eps)
+    epsilon = float(np.finfo(dtype).eps)
 
     def evaluated(outputs):  # Waits for the device: the clock stops when it is done.
         return outputs, float(outputs[1]["total"])
 
     (x, terms, g, w_g, w_g_free), _ = recorder.timed(
-        lambda: evaluated(device.start(tf.constant(np.ravel(init_image), dtype))))
+        lambda: evaluated(device.start(np.ravel(init_image))))
     w_g, w_g_free = _on_host([w_g, w_g_free])  # W g, W g_f (pairs still zero; then gᵀg).
     losses = _floats(terms)
-    recorder.record(losses, tf.reshape(x, shape))
+    recorder.record(losses, keras.ops.reshape(x, shape))
     loop_start = recorder.tick
     stop_reason, interrupted = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", False
     try:
         while len(recorder.history) <= max_iterations:
             coefficients = np.append(hessian.coefficients(w_g_free), hessian.gamma)
-            d = device.direction(x, g, tf.constant(-coefficients, dtype))
+            d = device.direction(x, g, -coefficients)
             slope = -(coefficients @ w_g_free)  # gᵀd = -(γ g_fᵀg_f + Σ cᵢ wᵢᵀg_f)
             g_free_squared = w_g_free[-1]
             if not slope < 0:  # Not a descent direction: start again from the gradient.
@@ -449,7 +531,7 @@ def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
 
             def phi(step):
                 outputs, total = recorder.timed(
-                    lambda: evaluated(device.trial(x, d, tf.constant(step, dtype))))
+                    lambda: evaluated(device.trial(x, d, step)))
                 trials.append(outputs)
                 return total, float(outputs[3])
 
@@ -467,14 +549,14 @@ def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
             x_new, terms, g_new, _ = trials[-1]  # dcsrch ends at its accepted step.
             slot, minimum = hessian.next_slot(), epsilon * -slope * step
             sy, yy, w_g_new, w_g_free = _on_host(device.remember(
-                x, x_new, g, g_new, tf.constant(slot, tf.int32), tf.constant(minimum, dtype)))
+                x, x_new, g, g_new, slot, minimum))
             if sy > minimum:  # sᵀy > ε (-gᵀs), as L-BFGS-B; else the pair is skipped.
                 w_y = w_g_new - w_g  # W y on the pairs kept; the new pair's own products:
                 w_y[[slot, slot + num_corrections]] = sy, yy
                 hessian.add(slot, w_y)
             w_g = w_g_new
             x, g, losses = x_new, g_new, _floats(terms)
-            recorder.record(losses, tf.reshape(x, shape))
+            recorder.record(losses, keras.ops.reshape(x, shape))
             if len(recorder.evaluation_seconds) > (MAX_EVALUATIONS_PER_ITERATION
                                                    * max_iterations):
                 stop_reason = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
@@ -483,8 +565,15 @@ def lbfgs_tf(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
         stop_reason = "`callback` raised `StopIteration`."  # As SciPy says it.
     except KeyboardInterrupt:
         interrupted, stop_reason = True, "interrupted"
-    return recorder.result(tf.reshape(x, shape), stop_reason, interrupted,
+    return recorder.result(keras.ops.reshape(x, shape), stop_reason, interrupted,
                            time.perf_counter() - loop_start)
+
+
+def canonical_optimizer(optimizer):
+    """The optimizer's current name ("tf" is the old name of "device")."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+    return "device" if optimizer == "tf" else optimizer
 
 
 def minimize(loss_fn, init_image, *, max_iterations, optimizer, bounds=None,
@@ -492,12 +581,10 @@ def minimize(loss_fn, init_image, *, max_iterations, optimizer, bounds=None,
     """Minimises `loss_fn` over the image with the chosen L-BFGS (arguments as `lbfgs`).
 
     Args:
-        optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`) or "tf" (on the device,
-            `lbfgs_tf`); each technique's settings choose (`transfer.GatysSettings`).
+        optimizer: "scipy" (SciPy's L-BFGS-B, `lbfgs`) or "device" (on the device,
+            `lbfgs_device`); each technique's settings choose (`transfer.GatysSettings`).
     """
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
-    run = lbfgs if optimizer == "scipy" else lbfgs_tf
+    run = lbfgs if canonical_optimizer(optimizer) == "scipy" else lbfgs_device
     return run(loss_fn, init_image, max_iterations=max_iterations, bounds=bounds,
                callback=callback)
 

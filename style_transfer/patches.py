@@ -52,10 +52,9 @@ patches, so the score matrix never exceeds `MAX_SCORE_BYTES` however large the i
 import dataclasses
 
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
-from style_transfer import losses, masks, vgg
+from style_transfer import backend, losses, masks, vgg
 
 MRF_LAYERS = ("relu3_1", "relu4_1")  # Li & Wand 2016 (CNNMRF's code: layers 12 and 21).
 PATCH_SIZE = 3  # k: 3x3 patches of activations (Li & Wand 2016; both reference codes).
@@ -227,21 +226,18 @@ def nearest_patches(vectors, filters):
     filters = ops.convert_to_tensor(filters, vectors.dtype)
     chunk, count = filters.shape[1], vectors.shape[0]
 
-    def best_in_chunk(index, best_score, best_patch):
+    def best_in_chunk(index, best):
+        best_score, best_patch = best
         scores = ops.matmul(vectors, ops.transpose(filters[index]))  # (n, chunk)
         score = ops.max(scores, axis=-1)
         patch = ops.cast(ops.argmax(scores, axis=-1), "int32") + index * chunk
         better = score > best_score
-        return index + 1, ops.where(better, score, best_score), ops.where(better, patch,
-                                                                             best_patch)
+        return ops.where(better, score, best_score), ops.where(better, patch, best_patch)
 
-    # One chunk at a time (parallel_iterations=1): running them side by side would
-    # hold several score matrices at once.
-    _, _, best_patch = tf.while_loop(
-        lambda index, *_: index < filters.shape[0], best_in_chunk,
-        (tf.constant(0), ops.full((count,), -np.inf, dtype=vectors.dtype),
-         ops.zeros((count,), dtype="int32")),
-        parallel_iterations=1)
+    # One chunk at a time: running them side by side would hold several score matrices.
+    _, best_patch = backend.serial_loop(
+        filters.shape[0], best_in_chunk,
+        (ops.full((count,), -np.inf, dtype=vectors.dtype), ops.zeros((count,), dtype="int32")))
     return best_patch
 
 

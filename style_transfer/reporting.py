@@ -9,6 +9,7 @@ one JSON file with everything needed to run again and to compare runs.
 """
 
 import dataclasses
+import importlib
 import pathlib
 import platform
 import resource
@@ -136,11 +137,12 @@ def versions():
     import numpy
     import PIL
     import scipy
-    import tensorflow
     import style_transfer
+    backend = keras.backend.backend()
     return {"style_transfer": style_transfer.__version__,
-            "python": platform.python_version(), "tensorflow": tensorflow.__version__,
-            "keras": keras.__version__, "keras_backend": keras.backend.backend(),
+            "python": platform.python_version(),
+            backend: importlib.import_module(backend).__version__,
+            "keras": keras.__version__, "keras_backend": backend,
             "numpy": numpy.__version__, "scipy": scipy.__version__,
             "pillow": PIL.__version__}
 

@@ -1,10 +1,12 @@
-"""TensorFlow, imported once and quietly: its C++ start-up lines (oneDNN, CPU features and,
-on a machine without a GPU, a failed cuInit) go to /dev/null, and its Python warnings
-(a figure's many runs trace many graphs) are not shown. The command line imports this
-first; so does the package the first time a technique is used from Python.
+"""The Keras backend, imported once and quietly. For TensorFlow (the default): its C++
+start-up lines (oneDNN, CPU features and, on a machine without a GPU, a failed cuInit) go
+to /dev/null, and its Python warnings (a figure's many runs trace many graphs) are not
+shown. Under `KERAS_BACKEND=jax` TensorFlow is not imported at all. The command line
+imports this first; so does the package the first time a technique is used from Python.
 """
 
 import contextlib
+import logging
 import os
 
 
@@ -27,10 +29,23 @@ def _stderr_silenced():
         os.close(devnull)
 
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with _stderr_silenced():
-    import tensorflow
+def tensorflow():
+    """TensorFlow, imported quietly (CIN's modules use it under any Keras backend)."""
+    with _stderr_silenced():
+        import tensorflow
 
-    tensorflow.config.list_physical_devices()  # Device start-up logs now, while silenced.
-# TensorFlow's Python warnings (a figure's many runs trace many graphs) are not for users.
-tensorflow.get_logger().setLevel("ERROR")
+        tensorflow.config.list_physical_devices()  # Device start-up logs now, silenced.
+    # TensorFlow's Python warnings (a figure's many runs trace many graphs) are not for users.
+    tensorflow.get_logger().setLevel("ERROR")
+    return tensorflow
+
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ["KERAS_BACKEND"] == "tensorflow":
+    tensorflow()
+else:  # Another Keras backend (`backend`): TensorFlow is not needed.
+    # JAX logs, as a warning, each accelerator it looks for and does not find.
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
+    with _stderr_silenced():
+        import keras  # noqa: F401  (the backend's own start-up lines, silenced)

@@ -167,7 +167,7 @@ def optimise(model, content_image, style_targets, init_image, objective, iterati
         init_image: (H, W, 3) starting image.
         objective: `losses.Objective`.
         iterations: L-BFGS iterations.
-        optimizer: "scipy" or "tf" (`optimize.minimize`; the technique's settings choose).
+        optimizer: "device" or "scipy" (`optimize.minimize`; the technique's settings choose).
         bounds: (low, high) for every pixel, or None.
         callback: per-iteration callback (`optimize.Iteration`).
         extra_terms: name -> function of the image tensor, more terms of the loss (the
@@ -308,11 +308,12 @@ class GatysSettings(ObjectiveSettings):
     init: str = parameter("content", "Starting image: content, noise (white noise), style, "
                                      "or an image file.", group="optimisation")
     optimizer: str = parameter(
-        "tf", "L-BFGS on the device in TensorFlow (tf; its iterates are L-BFGS-B's) or "
-        "SciPy's L-BFGS-B on the host (scipy).", choices=("tf", "scipy"), group="optimisation")
+        "device", "L-BFGS on the device (device; its iterates are L-BFGS-B's; tf is its "
+        "old name) or SciPy's L-BFGS-B on the host (scipy).",
+        choices=("device", "scipy", "tf"), group="optimisation")
     bounds: bool = parameter(
         False, "Keep every pixel in [0, 255] while optimising (L-BFGS-B's bounds; "
-        "projection with tf). Gatys', deep-photo's and CNNMRF's codes clip only when "
+        "projection on the device). Gatys', deep-photo's and CNNMRF's codes clip only when "
         "saving.", group="optimisation")
     # p: this suite's choice, from the pictures of docs/balance.md. The losses are means,
     # so the objective is the same at every size, but the picture is not: the network's

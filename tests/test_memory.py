@@ -17,7 +17,7 @@ def test_lbfgs_state_grows_with_pixels_and_corrections():
     n = 3 * 100 * 200
     assert memory.lbfgs_bytes(100, 200, "scipy") == 8 * ((2 * m + 13) * n + 11 * m * m
                                                         + 8 * m)
-    assert memory.lbfgs_bytes(100, 200, "tf") == 4 * ((2 * m + 50) * n + 11 * m * m + 8 * m)
+    assert memory.lbfgs_bytes(100, 200, "device") == 4 * ((2 * m + 50) * n + 11 * m * m + 8 * m)
 
 
 def test_prediction_grows_with_size_and_refuses_what_does_not_fit(random_model):

@@ -13,8 +13,8 @@ from style_transfer import line_search, optimize
 SHAPE = (6, 5, 3)
 
 
-BOTH = pytest.mark.parametrize("run", [optimize.lbfgs, optimize.lbfgs_tf],
-                               ids=["scipy", "tf"])
+BOTH = pytest.mark.parametrize("run", [optimize.lbfgs, optimize.lbfgs_device],
+                               ids=["scipy", "device"])
 
 
 def quadratic(target, scales, dtype=tf.float32):
@@ -237,7 +237,7 @@ def test_the_device_lbfgs_follows_scipys_iterates(rng, problem):
         loss, start = rosenbrock(), rng.uniform(-120, 120, SHAPE)
     theirs = scipy_iterates(loss, start, 25)
     ours = []
-    optimize.lbfgs_tf(loss, start, max_iterations=25, dtype=tf.float64,
+    optimize.lbfgs_device(loss, start, max_iterations=25, dtype=tf.float64,
                       callback=lambda step: ours.append(step.image.ravel()))
     ours = np.array(ours[1:])
     assert len(ours) == len(theirs) == 25
@@ -287,7 +287,7 @@ def test_the_device_lbfgs_settings_are_pinned(rng, monkeypatch):
             devices.append(self)
 
     monkeypatch.setattr(optimize, "_DeviceLBFGS", Recording)
-    optimize.lbfgs_tf(quadratic(rng.uniform(0, 255, SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),
+    optimize.lbfgs_device(quadratic(rng.uniform(0, 255, SHAPE), np.ones(SHAPE)), np.zeros(SHAPE),
                       max_iterations=3)
     assert devices[0].pairs.shape == (21, int(np.prod(SHAPE)))  # 10 pairs (s, y) and g.
     assert seen and all(kwargs == {"max_evaluations": 20} for kwargs in seen)
@@ -315,7 +315,7 @@ def test_on_the_real_loss_the_device_lbfgs_reaches_scipys_loss(seed):
     targets = [losses.style_target(model, style, objective.style_layers)]
     loss = transfer.loss_function(model, content, targets, objective)
     scipy_run, tf_run = (optimize.minimize(loss, content, max_iterations=15, optimizer=name)
-                         for name in ("scipy", "tf"))
+                         for name in ("scipy", "device"))
     start = scipy_run.history[0].losses["total"]
     assert scipy_run.final_losses["total"] < start / 2
     assert tf_run.num_iterations == 15

@@ -1,0 +1,166 @@
+"""What differs between Keras backends, in one place: compiling a loss with its gradient,
+a loop that must run one step at a time, and a sparse product that must stay in float64.
+
+Every loss and model in the suite is written in `keras.ops`, so it runs on any backend
+Keras 3 has (`KERAS_BACKEND`: tensorflow, the default, or jax). Three things Keras does
+not abstract:
+- the gradient of a function with respect to its input, compiled into one program
+  (TensorFlow: `tf.function` + `GradientTape`; JAX: `jax.jit` of `jax.value_and_grad`);
+- a loop whose steps must not run side by side (the MRF patch search holds one score
+  matrix at a time): TensorFlow's `while_loop` with `parallel_iterations=1`; JAX's
+  `fori_loop` runs its steps in order anyway;
+- the Matting Laplacian's product (`matting.photorealism_loss`), which must run in
+  float64 (its entries reach 1/ε ~ 1e7 and cancel). TensorFlow has float64 sparse
+  products on the device. JAX computes in float32 unless told otherwise globally, so
+  there the product runs on the host in SciPy (`jax.pure_callback`): 262,144 rows of 25
+  entries at 512 px, 3 channels, about 10 ms a product on one core.
+
+The on-device L-BFGS has one implementation per backend in `optimize` (the vectors on
+the device), sharing the host's scalar work. CIN (`cin`, `cin_inference`, `cin_folders`,
+`distribute`) is written in TensorFlow (tf.data, tf.distribute, its own inference graph)
+and says so on another backend (`require_tensorflow`).
+"""
+
+import keras
+import numpy as np
+
+BACKENDS = ("tensorflow", "jax")
+
+
+def name():
+    """The Keras backend in use ("tensorflow", "jax", ...)."""
+    return keras.backend.backend()
+
+
+def check_supported():
+    """Raises a one-line ValueError when the Keras backend is one this suite does not run on."""
+    if name() not in BACKENDS:
+        raise ValueError(f"KERAS_BACKEND={name()}: this suite runs on "
+                         f"{' or '.join(BACKENDS)}; set KERAS_BACKEND to one of them")
+
+
+def require_tensorflow(what):
+    """Raises a one-line ValueError unless the backend is TensorFlow, for the parts that
+    are written in it (`what`)."""
+    if name() != "tensorflow":
+        raise ValueError(f"{what} runs on TensorFlow only (KERAS_BACKEND={name()}); unset "
+                         f"KERAS_BACKEND or set it to tensorflow")
+
+
+def loss_and_gradient_function(loss_fn, shape, dtype="float32"):
+    """Compiles `loss_fn` into one program that returns its terms and d(total)/d(image).
+
+    Args:
+        loss_fn: image tensor (shape, dtype) -> dict of scalar terms with "total".
+            Called only while tracing, so it may build any graph.
+        shape: the image's shape.
+        dtype: the image's dtype.
+
+    Returns:
+        A function image -> (terms dict of scalar tensors, gradient tensor), on the
+        backend's device. It takes a NumPy array or a tensor of the backend.
+    """
+    check_supported()
+    if name() == "jax":
+        import jax
+
+        def total_and_terms(image):
+            terms = {key: keras.ops.cast(value, dtype) for key, value in loss_fn(image).items()}
+            return terms["total"], terms
+
+        value_and_grad = jax.jit(jax.value_and_grad(total_and_terms, has_aux=True))
+
+        def loss_and_gradient(image):
+            (_, terms), gradient = value_and_grad(jax.numpy.asarray(image, dtype))
+            return terms, gradient
+
+        return loss_and_gradient
+
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec(shape, dtype)])
+    def loss_and_gradient(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            terms = loss_fn(image)
+        terms = {key: tf.convert_to_tensor(value, dtype) for key, value in terms.items()}
+        return terms, tape.gradient(terms["total"], image)
+
+    return loss_and_gradient
+
+
+def serial_loop(count, body, initial):
+    """`body(i, state) -> state` for i = 0 .. count-1, one step at a time, in the graph.
+
+    TensorFlow's `while_loop` may run up to ten iterations side by side, each holding its
+    own temporaries; here they run one after the other.
+    """
+    if name() == "tensorflow":
+        import tensorflow as tf
+        _, state = tf.while_loop(lambda index, _: index < count,
+                                 lambda index, state: (index + 1, body(index, state)),
+                                 (tf.constant(0), initial), parallel_iterations=1)
+        return state
+    return keras.ops.fori_loop(0, count, body, initial)
+
+
+def symmetric_quadratic_form(matrix, weight, scale):
+    """The term w Σ_c v_cᵀ M v_c of the channels v_c = scale · x_c of an image x, and its
+    gradient 2 w scale M v_c, with v and the product M V in float64 (M symmetric, SciPy
+    sparse): x is exact in float32, scale · x is not.
+
+    Args:
+        matrix: (N, N) symmetric scipy.sparse matrix, N = H·W.
+        weight: w.
+        scale: the factor from the image's values to v.
+
+    Returns:
+        function (H, W, 3) image tensor -> scalar tensor.
+    """
+    check_supported()
+    if name() == "jax":
+        import jax
+        import jax.numpy as jnp
+        matrix = matrix.tocsr()
+
+        def product_on_host(pixels):  # The image in, M V in float64, as float32 out.
+            return (matrix @ (np.asarray(pixels, np.float64) * scale)).astype(np.float32)
+
+        def product(pixels):
+            return jax.pure_callback(
+                product_on_host, jax.ShapeDtypeStruct(pixels.shape, jnp.float32), pixels)
+
+        @jax.custom_vjp
+        def term(values):
+            return _term_forward(values)[0]
+
+        def _term_forward(image):
+            pixels = jnp.reshape(image, (-1, 3)).astype(jnp.float32)
+            products = product(pixels)  # M V
+            return weight * scale * jnp.sum(pixels * products), (products, image.shape)
+
+        def _term_backward(saved, upstream):
+            products, shape = saved
+            return (jnp.reshape(2.0 * weight * scale * upstream * products, shape),)
+
+        term.defvjp(_term_forward, _term_backward)
+        return term
+
+    import tensorflow as tf
+    coo = matrix.tocoo()
+    sparse = tf.sparse.reorder(tf.sparse.SparseTensor(
+        np.stack([coo.row, coo.col], axis=1).astype(np.int64), coo.data.astype(np.float64),
+        coo.shape))
+
+    @tf.custom_gradient
+    def term(image):
+        channels = tf.reshape(tf.cast(image, tf.float64), (-1, 3)) * scale  # V as columns.
+        products = tf.sparse.sparse_dense_matmul(sparse, channels)  # M V
+
+        def gradient(upstream):
+            scaled = tf.cast(upstream, tf.float64) * weight * 2.0 * scale
+            return tf.cast(tf.reshape(scaled * products, tf.shape(image)), image.dtype)
+
+        return tf.cast(weight * tf.reduce_sum(channels * products), image.dtype), gradient
+
+    return term

@@ -1,0 +1,90 @@
+"""Numbers that must not depend on the Keras backend, computed on the one that
+KERAS_BACKEND names, written as JSON: `python tests/backend_probe.py OUT.json`.
+
+tests/test_backends.py runs it once on TensorFlow and once on JAX and compares:
+- each technique family's objective at its first iterate, and that a short run lowers it
+  (style_transfer; region_style for the masks; patch_style's MRF; photo_style, whose
+  second stage adds the Matting Laplacian term);
+- the photorealism term and its gradient on their own;
+- the on-device L-BFGS against SciPy's, iterate by iterate, and with bounds against
+  TensorFlow's on-device L-BFGS.
+"""
+
+import json
+import os
+import pathlib
+import sys
+
+import numpy as np
+
+from style_transfer import startup  # noqa: F401  (the backend, quietly; first)
+import style_transfer as st  # noqa: E402
+from style_transfer import backend, matting, optimize  # noqa: E402
+
+SAMPLES = pathlib.Path(__file__).resolve().parent.parent / "samples"
+SHAPE = (6, 5, 3)
+
+
+def technique_runs():
+    content, style = SAMPLES / "content/chelsea.jpg", SAMPLES / "style/swirls.jpg"
+    maps = SAMPLES / "masks/chelsea_map.png", SAMPLES / "masks/swirls_map.png"
+    small = dict(size=40, iterations=3, weights="random", progress=None)
+    runs = {
+        "style_transfer": lambda: st.style_transfer(content, style, **small),
+        "region_style": lambda: st.region_style(content, style, *maps, **small),
+        "patch_style": lambda: st.patch_style(content, style, *maps, patch_loss="mrf",
+                                              **small),
+        "photo_style": lambda: st.photo_style(content, SAMPLES / "style/hubble_deep_field.jpg",
+                                              **small),
+    }
+    numbers = {}
+    for name, run in runs.items():
+        result = run()
+        first_stage = [step for step in result.history if step.iteration == 0]
+        numbers[name] = {"first": result.history[0].losses, "last": result.losses,
+                         "stages": len(first_stage),
+                         "finite": bool(np.isfinite(result.image).all())}
+    return numbers
+
+
+def photorealism_term():
+    rng = np.random.default_rng(3)
+    content = rng.uniform(0, 1, (7, 9, 3))
+    image = rng.uniform(0, 255, (7, 9, 3)).astype(np.float32)
+    term = matting.photorealism_loss(matting.matting_laplacian(content), weight=1e4)
+    function = backend.loss_and_gradient_function(lambda x: {"total": term(x)}, image.shape)
+    terms, gradient = function(image)
+    return {"value": float(terms["total"]), "gradient": np.asarray(gradient).ravel().tolist()}
+
+
+def lbfgs_runs():
+    """A smooth, non-separable problem (every pixel coupled to the others)."""
+    import keras
+    ops = keras.ops
+    rng = np.random.default_rng(5)
+    target = rng.uniform(-40, 300, SHAPE).astype(np.float32)
+    coupling = rng.normal(size=SHAPE).astype(np.float32)
+
+    def loss(image):
+        total = (ops.sum(ops.sin(image / 40.0) * coupling)
+                 + 1e-3 * ops.sum(ops.square(image - target))
+                 + 1e-5 * ops.square(ops.sum(image)))
+        return {"total": total}
+
+    start = rng.uniform(0, 255, SHAPE)
+    numbers = {}
+    for bounds in (None, (0.0, 255.0)):
+        for optimizer in ("scipy", "device"):
+            result = optimize.minimize(loss, start, max_iterations=6, optimizer=optimizer,
+                                       bounds=bounds)
+            numbers[f"{optimizer}{'' if bounds is None else ', bounds'}"] = {
+                "totals": [step.losses["total"] for step in result.history],
+                "low": float(result.image.min()), "high": float(result.image.max())}
+    return numbers
+
+
+if __name__ == "__main__":
+    found = {"backend": backend.name(), "requested": os.environ.get("KERAS_BACKEND"),
+             "techniques": technique_runs(), "photorealism": photorealism_term(),
+             "lbfgs": lbfgs_runs()}
+    pathlib.Path(sys.argv[1]).write_text(json.dumps(found))
