@@ -1,13 +1,18 @@
 """Makes the demo images in samples/ (run once; the outputs are committed).
 
 Provenance (see samples/README.md):
-- content/chelsea.jpg, content/astronaut.jpg and style/hubble_deep_field.jpg are
-  scikit-image's bundled sample images (CC0 and NASA public domain), resized.
+- content/chelsea.jpg, content/astronaut.jpg, content/coffee.jpg and
+  style/hubble_deep_field.jpg are scikit-image's bundled sample images (CC0 and NASA
+  public domain); the photos at their own size (at most 600 px: the gallery's 512 px
+  runs need them), the Hubble field resized.
 - style/swirls.jpg is drawn here: brush strokes that follow a field of vortices, in a
   night-sky palette; masks/ are drawn here too (halves, fades, colour-coded maps, a
   doodle). They are this project's own work, dedicated to the public domain (CC0).
 
-Usage (needs `pip install scikit-image` for the first three):
+The paintings in style/ (but swirls.jpg) and doodle/ are public-domain works copied from
+../shared/data with their provenance (samples/README.md); this script does not make them.
+
+Usage (needs `pip install scikit-image` for the photos):
     python samples/make_samples.py
 """
 
@@ -20,9 +25,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 LONGEST_SIDE = 256
 
 
-def save_resized(array, path):
+def save_resized(array, path, longest_side=LONGEST_SIDE):
     image = Image.fromarray(array).convert("RGB")
-    scale = LONGEST_SIDE / max(image.size)
+    scale = min(1.0, longest_side / max(image.size))
     image = image.resize((round(image.width * scale), round(image.height * scale)),
                          Image.Resampling.LANCZOS)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +71,8 @@ def swirls(size=LONGEST_SIDE, num_strokes=6000, seed=1889):
 def masks_and_maps():
     """Masks and colour-coded maps for the mask-family demos (our own work, CC0)."""
     width, height = Image.open(HERE / "content" / "chelsea.jpg").size
+    scale = LONGEST_SIDE / max(width, height)
+    width, height = round(width * scale), round(height * scale)
     columns = np.tile(np.arange(width, dtype=float), (height, 1))
     left = (columns < width / 2) * 255.0
     fade = np.clip((columns - width / 4) / (width / 2), 0, 1) * 255  # Soft, left to right.
@@ -95,14 +102,51 @@ def doodle(width=256, height=192):
     canvas.save(HERE / "masks" / "doodle.png")
 
 
+SKY, ROCK, SEA = (0, 0, 255), (255, 255, 0), (0, 255, 0)  # The Monet doodle's colours.
+
+
+def monet_map():
+    """A colour-coded map of doodle/monet.jpg (sky, rock, sea), computed here (CC0): the
+    painting blurred, its pixels clustered by colour and height (k-means from three seed
+    pixels), the labels smoothed by a mode filter."""
+    painting = Image.open(HERE / "doodle" / "monet.jpg").convert("RGB")
+    blurred = np.asarray(painting.filter(ImageFilter.GaussianBlur(10)), float)
+    height, width, _ = blurred.shape
+    rows = np.repeat(np.arange(height)[:, None], width, axis=1) / height * 120
+    features = np.concatenate([blurred.reshape(-1, 3), rows.reshape(-1, 1)], axis=1)
+    seeds = [(20, 30), (170, 150), (360, 200)]  # (row, column) in the sky, a rock, the sea.
+    centres = np.array([features[row * width + column] for row, column in seeds])
+    for _ in range(30):
+        labels = ((features[:, None] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+        centres = np.array([features[labels == k].mean(axis=0) for k in range(3)])
+    palette = np.array([SKY, ROCK, SEA], np.uint8)
+    labelled = Image.fromarray(palette[labels.reshape(height, width)])
+    labelled.filter(ImageFilter.ModeFilter(15)).save(HERE / "doodle" / "monet_map.png")
+
+
+def monet_doodle(width=512, height=384):
+    """A doodle in the colours of monet_map.png (CC0): an arch on the left, a needle on
+    the right, the horizon lower than the painting's. No anti-aliasing: exact colours."""
+    canvas = Image.new("RGB", (width, height), SKY)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 290, width, height), fill=SEA)
+    draw.polygon([(0, 60), (60, 40), (150, 70), (190, 150), (200, 300), (150, 300),
+                  (130, 200), (100, 170), (70, 210), (60, 300), (0, 300)], fill=ROCK)
+    draw.polygon([(360, 300), (372, 170), (395, 110), (420, 100), (440, 160),
+                  (452, 300)], fill=ROCK)
+    canvas.save(HERE / "doodle" / "monet_doodle.png")
+
+
 def main():
     save_resized(swirls(), HERE / "style" / "swirls.jpg")
-    masks_and_maps()
     doodle()
     from skimage import data  # Only needed to refresh the three bundled photographs.
-    save_resized(data.chelsea(), HERE / "content" / "chelsea.jpg")
-    save_resized(data.astronaut(), HERE / "content" / "astronaut.jpg")
+    for name in ("chelsea", "astronaut", "coffee"):  # At their own size.
+        save_resized(getattr(data, name)(), HERE / "content" / f"{name}.jpg", longest_side=600)
     save_resized(data.hubble_deep_field(), HERE / "style" / "hubble_deep_field.jpg")
+    monet_map()
+    monet_doodle()
+    masks_and_maps()  # Drawn at 256 px, to the cat's proportions (resized where used).
 
 
 if __name__ == "__main__":
