@@ -89,6 +89,16 @@ def loss_and_gradient_function(loss_fn, shape, dtype="float32"):
     return loss_and_gradient
 
 
+def to_host(tree):
+    """Every tensor of a nested structure as a NumPy value, in one wait for the device:
+    JAX copies them all at once (one round trip where reading each would make one per
+    tensor, each costing far more than a scalar's bytes on a GPU)."""
+    if name() == "jax":
+        import jax
+        return jax.device_get(tree)
+    return keras.tree.map_structure(np.asarray, tree)
+
+
 def serial_loop(count, body, initial):
     """`body(i, state) -> state` for i = 0 .. count-1, one step at a time, in the graph.
 

@@ -155,7 +155,7 @@ class _Recorder:
 
 
 def _floats(terms):
-    return {name: float(value) for name, value in terms.items()}
+    return {name: float(value) for name, value in backend.to_host(terms).items()}
 
 
 def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
@@ -471,8 +471,8 @@ class _CompactHessian:
 
 
 def _on_host(tensors):
-    """Device scalars and vectors as float64 NumPy values."""
-    return [np.asarray(t, np.float64) for t in tensors]
+    """Device scalars and vectors as float64 NumPy values (one wait for the device)."""
+    return [np.asarray(t, np.float64) for t in backend.to_host(list(tensors))]
 
 
 def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=None,
@@ -505,11 +505,11 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
     recorder = _Recorder(callback)
     epsilon = float(np.finfo(dtype).eps)
 
-    def evaluated(outputs):  # Waits for the device: the clock stops when it is done.
-        return outputs, float(outputs[1]["total"])
+    def waited(outputs, scalars):  # Waits for the device: the clock stops when it is done.
+        return outputs, tuple(float(value) for value in backend.to_host(scalars(outputs)))
 
     (x, terms, g, w_g, w_g_free), _ = recorder.timed(
-        lambda: evaluated(device.start(np.ravel(init_image))))
+        lambda: waited(device.start(np.ravel(init_image)), lambda o: [o[1]["total"]]))
     w_g, w_g_free = _on_host([w_g, w_g_free])  # W g, W g_f (pairs still zero; then gᵀg).
     losses = _floats(terms)
     recorder.record(losses, keras.ops.reshape(x, shape))
@@ -530,10 +530,10 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
             trials = []
 
             def phi(step):
-                outputs, total = recorder.timed(
-                    lambda: evaluated(device.trial(x, d, step)))
+                outputs, total_and_slope = recorder.timed(  # φ(t), φ'(t)
+                    lambda: waited(device.trial(x, d, step), lambda o: [o[1]["total"], o[3]]))
                 trials.append(outputs)
-                return total, float(outputs[3])
+                return total_and_slope
 
             # L-BFGS-B's first step is 1/‖d‖ (d = -g) at the first iteration, then 1.
             first = (min(1.0 / g_free_squared ** 0.5, 1e10)
