@@ -1,0 +1,162 @@
+"""The suite's speed on one accelerator, in one run of a few minutes: for the README's GPU
+table (issue 28). Runs on any Keras backend (KERAS_BACKEND); a GPU without TensorFlow
+runs it on JAX.
+
+At each size (the longest side of a 4:3 image, VGG19 to relu5_1, style_transfer's
+objective; random weights: speed does not depend on them):
+- floor: one bare forward+backward pass of the truncated network;
+- evaluation: the objective and its gradient (`backend.loss_and_gradient_function`);
+- iteration: seconds per L-BFGS iteration over a short run, with the on-device L-BFGS
+  (`optimize.lbfgs_device`) and with SciPy's L-BFGS-B, and the host's share of each
+  iteration (`Result.seconds_outside_evaluation`);
+- peak device memory after the size (the backend's allocator; absent on a CPU).
+Then style_transfer itself, end to end, at 512 px with its defaults (500 iterations).
+
+CIN's training and stylisation (written in TensorFlow, `backend`) are measured only on
+the TensorFlow backend; on another the JSON says so.
+
+Usage:
+    KERAS_BACKEND=jax python benchmarks/gpu.py --output benchmarks/results/gpu.json
+"""
+
+import datetime
+import os
+import pathlib
+import platform
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from absl import app, flags  # noqa: E402
+
+from benchmarks.common import SAMPLES, write_results  # noqa: E402
+from style_transfer import cli  # noqa: E402,F401  (first: quiets the backend)
+from style_transfer import backend, gatys, images, losses, optimize, transfer, vgg  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+_SIZES = flags.DEFINE_list("sizes", ["512", "1024", "2048"], "Longest sides to measure.")
+_REPEATS = flags.DEFINE_integer("repeats", 20, "Timed passes per measurement.")
+_ITERATIONS = flags.DEFINE_integer("iterations", 50, "L-BFGS iterations timed per size "
+                                   "(SciPy's: a fifth of them at 2048 px).")
+_END_TO_END = flags.DEFINE_integer("end_to_end_size", 512, "style_transfer's size, end to "
+                                   "end (0: skip).")
+_OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
+
+SETTINGS = gatys.StyleTransferSettings(weights="random")  # Defaults; weights for speed only.
+
+
+def device_name():
+    if backend.name() == "jax":
+        import jax
+        device = jax.devices()[0]
+        return f"{device.platform}: {device.device_kind}"
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def peak_memory_bytes():
+    if backend.name() == "jax":
+        import jax
+        stats = jax.devices()[0].memory_stats() or {}
+        return stats.get("peak_bytes_in_use")
+    import tensorflow as tf
+    if tf.config.list_physical_devices("GPU"):
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    return None
+
+
+def mean_seconds(function, argument, repeats):
+    """Mean wall time of `function(argument)`, after one call that compiles it."""
+    def wait(outputs):
+        terms, gradient = outputs
+        return float(np.asarray(gradient).ravel()[0])  # The host waits for the device.
+    wait(function(argument))
+    start = time.perf_counter()
+    for _ in range(repeats):
+        outputs = function(argument)
+    wait(outputs)
+    return (time.perf_counter() - start) / repeats
+
+
+def problem(size):
+    """Model, a 4:3 content image of `size`, and style_transfer's loss on it."""
+    height, width = round(size * 3 / 4), size
+    content = images.resize(images.load(SAMPLES / "content" / "coffee.jpg"), height, width)
+    style = images.load(SAMPLES / "style" / "starry_night.jpg", max_size=size)
+    model = SETTINGS.feature_model()
+    objective = SETTINGS.objective(model)
+    targets = [losses.style_target(model, style, objective.style_layers)]
+    return model, content, transfer.loss_function(model, content, targets, objective)
+
+
+def floor_function(model, shape):
+    """One bare forward+backward pass: the gradient of the sum of every output."""
+    def total(image):
+        outputs = model(vgg.preprocess(image)[None])
+        return {"total": sum(keras.ops.sum(value) for value in outputs.values())}
+    return backend.loss_and_gradient_function(total, shape)
+
+
+def measure_size(size):
+    model, content, loss = problem(size)
+    floor = mean_seconds(floor_function(model, content.shape), content, _REPEATS.value)
+    evaluation = mean_seconds(backend.loss_and_gradient_function(loss, content.shape),
+                              content, _REPEATS.value)
+    figures = {"size": size, "image_shape": list(content.shape[:2]), "floor_seconds": floor,
+               "evaluation_seconds": evaluation, "evaluation_over_floor": evaluation / floor}
+    for optimizer in ("device", "scipy"):
+        iterations = _ITERATIONS.value if optimizer == "device" or size < 2048 else max(
+            2, _ITERATIONS.value // 5)
+        run = optimize.minimize(loss, content, max_iterations=iterations, optimizer=optimizer)
+        figures[optimizer] = {
+            "iterations": run.num_iterations,
+            "seconds_per_iteration": run.seconds_per_iteration,
+            "seconds_per_evaluation": run.seconds_per_evaluation,
+            "evaluations_per_iteration": (run.num_evaluations - 1) / max(run.num_iterations, 1),
+            "host_seconds_per_iteration": run.seconds_outside_evaluation,
+            "iteration_over_evaluation": run.seconds_per_iteration / evaluation,
+            "compile_seconds": run.compile_seconds}
+    figures["peak_device_memory_bytes"] = peak_memory_bytes()
+    print(f"{size:>5} px: floor {1e3 * floor:.1f} ms, evaluation {1e3 * evaluation:.1f} ms "
+          f"({evaluation / floor:.2f}x), iteration: device "
+          f"{1e3 * figures['device']['seconds_per_iteration']:.1f} ms, SciPy "
+          f"{1e3 * figures['scipy']['seconds_per_iteration']:.1f} ms", flush=True)
+    return figures
+
+
+def end_to_end(size):
+    """style_transfer with its defaults (500 iterations), from the call to the result."""
+    start = time.perf_counter()
+    result = gatys.style_transfer(SAMPLES / "content" / "coffee.jpg",
+                                  SAMPLES / "style" / "starry_night.jpg", size=size,
+                                  weights="random", progress=None)
+    seconds = time.perf_counter() - start
+    iterations = len(result.history) - 1
+    print(f"style_transfer at {size} px, {iterations} iterations: {seconds:.1f} s end to "
+          f"end", flush=True)
+    return {"size": size, "iterations": iterations, "wall_seconds": seconds}
+
+
+def main(argv):
+    del argv
+    results = {"date": datetime.date.today().isoformat(), "device": device_name(),
+               "keras_backend": backend.name(), "keras": keras.__version__,
+               "network": SETTINGS.network, "sizes": []}
+    print(f"{results['device']}, Keras {keras.__version__} on {backend.name()}", flush=True)
+    if backend.name() != "tensorflow":
+        results["cin"] = "not measured: CIN is written in TensorFlow (style_transfer.backend)"
+    for size in (int(size) for size in _SIZES.value):
+        results["sizes"].append(measure_size(size))
+        write_results(_OUTPUT.value, results)  # After each size: a time limit keeps them.
+    if _END_TO_END.value:
+        results["style_transfer"] = end_to_end(_END_TO_END.value)
+        write_results(_OUTPUT.value, results)
+
+
+if __name__ == "__main__":
+    app.run(main)
