@@ -11,7 +11,7 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench figures mutate hostile screenshot clean
+.PHONY: install demo test bench figures gallery mutate hostile screenshot clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,14 @@ FIGURE_ITERATIONS ?= 200
 figures: install
 	$(BIN)/python scripts/figures.py --size $(FIGURE_SIZE) --iterations $(FIGURE_ITERATIONS) \
 		--weights $(WEIGHTS) --output_dir figures
+
+# The README's gallery: every technique at 512 px on real weights, its command under it
+# (docs/gallery/). About 3 minutes on a GPU (KERAS_BACKEND=jax works), hours on 2 CPU cores.
+NETWORK ?= vgg16
+GALLERY_JOBS ?= 1
+gallery: install
+	$(BIN)/python scripts/gallery.py --network $(NETWORK) --size 512 --jobs $(GALLERY_JOBS) \
+		--weights $(WEIGHTS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info outputs figures .pytest_cache
