@@ -28,8 +28,9 @@ demo: install
 		|| { echo "(offline? 'make demo WEIGHTS=random ITERATIONS=5' runs the demo's" \
 		     "plumbing with random weights; its picture shows nothing)"; exit 2; }
 
+# Two workers (pytest-xdist), each test file on one of them: module fixtures are built once.
 test: install
-	$(BIN)/python -m pytest -q -rs tests
+	$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile tests
 
 bench: install
 	$(BIN)/python benchmarks/balance.py --output benchmarks/results/balance.json
