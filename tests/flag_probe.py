@@ -4,7 +4,7 @@ of what happened. tests/test_cli.py runs it once per script and judges the resul
 
 For every numeric flag (a float, an integer, or a list of numbers): nan, inf, -inf and
 a value just outside its range. For every list flag: an empty list and an empty entry.
-Each case is parsed the way the script's `run` parses (`cli._parse_flags_or_exit`), with
+Each case is parsed the way the script's `run` parses (`command.parse_flags_or_exit`), with
 the script's required flags given good values, so that the bad value is the only fault.
 Also `--help`, whose text must name every flag.
 """
@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402
+from style_transfer import cli, command  # noqa: E402
 
 GOOD = {"content": "c.png", "style": "s.png", "style_masks": "m.png", "mask": "m.png",
         "stylized": "c.png", "content_map": "map.png", "style_map": "map.png",
@@ -45,7 +45,7 @@ def parse(script_path, doc, required, args):
     code = None
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
-            cli._parse_flags_or_exit([str(script_path), *args], doc, required)
+            command.parse_flags_or_exit([str(script_path), *args], doc, required)
         except SystemExit as exit_:
             code = exit_.code
     return code, out.getvalue(), err.getvalue()
