@@ -13,7 +13,7 @@ from style_transfer import grid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPECTED = {  # name -> (rows, columns)
-    "gatys_style_layers": (1, 6), "alpha_beta": (1, 6), "styles": (2, 3),
+    "gatys_style_layers": (1, 6), "alpha_beta": (1, 6), "styles": (2, 5),
     "preserve_color": (1, 5), "coarse_to_fine": (1, 3), "masks": (1, 4), "photo": (1, 4),
     "doodle": (1, 4)}
 
