@@ -106,9 +106,9 @@ class CINSettings(ObjectiveSettings):
     # magenta image_stylization (learning.py) on its own network, VGG16: the last ReLU of
     # blocks 1-4 (its end points conv1 ... conv4) and conv3 for the content. The fields'
     # defaults above are the same end points of VGG19.
-    NETWORK_RECIPES: typing.ClassVar[dict] = {"vgg16": dict(
+    RECIPES: typing.ClassVar[dict] = {"network": {"vgg16": dict(
         content_layers=("relu3_3",), style_layers=("relu1_2", "relu2_2", "relu3_3",
-                                                   "relu4_3"))}
+                                                   "relu4_3"))}}
 
     def validate(self):
         super().validate()

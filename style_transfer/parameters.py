@@ -164,14 +164,13 @@ def settings_from(settings_class, options):
         if name not in names:
             raise ArgumentError(name, f"unknown argument; this technique takes "
                                       f"{', '.join(names)}")
-    # A technique's recipe for another network than its fields' defaults are for (e.g.
-    # VGG16's layer names), for every value the caller did not give.
-    recipes = getattr(settings_class, "NETWORK_RECIPES", {})
-    if recipes and "network" in names:
-        network = check_value(settings_class, "network", options.get(
-            "network", {f.name: f for f in dataclasses.fields(settings_class)}[
-                "network"].default))
-        options = {**recipes.get(network, {}), **options}
+    # A technique's recipes: for the value of one of its settings (the network, the patch
+    # loss), the values of others that go with it, e.g. VGG16's layer names or CNNMRF's
+    # weights, for every setting the caller does not give.
+    defaults = {f.name: f.default for f in dataclasses.fields(settings_class)}
+    for key, by_value in getattr(settings_class, "RECIPES", {}).items():
+        value = check_value(settings_class, key, options.get(key, defaults[key]))
+        options = {**by_value.get(value, {}), **options}
     settings = settings_class(**{name: check_value(settings_class, name, value)
                                  for name, value in options.items()})
     validate = getattr(settings, "validate", None)

@@ -10,7 +10,8 @@
 
 The mechanics are in `patches` (both losses) and `masks` (maps and their pairing).
 
-Defaults, each technique's reference code on the same network (`LOSS_DEFAULTS`):
+Defaults, each technique's reference code on the same network (`RECIPES`, one per patch
+loss; a setting you give wins):
 - gram: the Gatys recipe per region (`transfer.GatysSettings`: α = 1, β = 1e2 at 512 px,
   w_l = 1/N_l²).
 - patch_style, mrf: chuanli11/CNNMRF (cnnmrf.lua, mylib/mrf.lua): content weight 2e1 on
@@ -32,63 +33,68 @@ from style_transfer import images, losses, masks, patches, transfer, vgg
 from style_transfer.transfer import GatysSettings, RegionSettings
 from style_transfer.parameters import override, parameter, settings_from, takes
 
-# The Gatys recipe per region (`GatysSettings`' defaults and their sources); the MRF
-# recipes below are their references' at every size (style_weight_exponent 0).
-GATYS_REGIONS = dict(content_weight=1.0, style_weight=GatysSettings.style_weight,
+# Each technique's recipes, one per patch loss: the values of its settings that go with
+# that loss (`RECIPES`, applied by `settings_from` to every setting the caller does not
+# give), and the parts of its objective that are not settings (`LOSS_FORMS`).
+# gram: the Gatys recipe per region (`GatysSettings`' defaults and their sources).
+GATYS_REGIONS = dict(content_weight=GatysSettings.content_weight,
+                     style_weight=GatysSettings.style_weight,
                      style_weight_exponent=GatysSettings.style_weight_exponent,
-                     tv_weight=0.0, style_layers=vgg.STYLE_LAYERS,
-                     layer_weights="inverse_square", iterations=500, pooling="max",
-                     octaves=1)
+                     tv_weight=GatysSettings.tv_weight, style_layers=vgg.STYLE_LAYERS,
+                     iterations=GatysSettings.iterations, pooling=GatysSettings.pooling)
+GATYS_FORM = dict(layer_weights="inverse_square", octaves=1)
+# mrf, patch_style: CNNMRF's (module docstring), at every size (style_weight_exponent 0);
+# tv_weight None: its total variation, 1e-3 on ½ Σ, whose mean's weight depends on the size.
+CNNMRF_TV_ON_HALF_SUM = 1e-3
+CNNMRF = dict(content_weight=2e1, style_weight=1e-4, style_weight_exponent=0.0,
+              tv_weight=None, style_layers=patches.MRF_LAYERS, iterations=100,
+              pooling="max", semantic_weight=1.0, patch_stride=2)
+# mrf, doodle_2_art: neural-doodle's (module docstring).
+NEURAL_DOODLE = dict(content_weight=10.0, style_weight=25.0, style_weight_exponent=0.0,
+                     tv_weight=1.0, style_layers=patches.MRF_LAYERS, iterations=100,
+                     pooling="avg", semantic_weight=10.0, patch_stride=1)
+MRF_FORM = dict(layer_weights="equal", octaves=3)
+_RECIPE_HELP = "; each --patch_loss has its reference's value (semantic.RECIPES)."
 
 
-def _method_default(name, help_suffix=""):
-    """Field `name` of `GatysSettings` made optional: None means the loss's default."""
-    field = {f.name: f for f in dataclasses.fields(GatysSettings)}[name]
-    return override(GatysSettings, name, None, help=field.metadata["help"].rstrip(".")
-                    + "; default: the patch loss's reference value." + help_suffix)
+def _recipe_field(settings_class, name, default):
+    """Field `name` with `default` (the default patch loss's recipe value), its help
+    saying that the patch loss chooses it."""
+    field = {f.name: f for f in dataclasses.fields(settings_class)}[name]
+    return override(settings_class, name, default,
+                    help=field.metadata["help"].rstrip(".") + _RECIPE_HELP)
 
 
 @dataclasses.dataclass(frozen=True)
 class SemanticSettings(RegionSettings):
-    """What `patch_style` and `doodle_2_art` share; None means the patch loss's default
-    (`LOSS_DEFAULTS` of each technique)."""
+    """What `patch_style` and `doodle_2_art` share; each subclass's defaults are its
+    default patch loss's recipe, and `RECIPES` gives the other loss's."""
     patch_loss: str = parameter(
         "gram", "gram: Gram matrices of each region's sub-image; mrf: nearest-neighbour "
         "patches (Li & Wand 2016) with semantic channels (Champandard 2016).",
         choices=("gram", "mrf"), group="method")
-    content_weight: float | None = _method_default("content_weight")
-    style_weight: float | None = _method_default("style_weight")
-    style_weight_exponent: float | None = _method_default("style_weight_exponent")
-    tv_weight: float | None = _method_default("tv_weight")
-    style_layers: tuple[str, ...] | None = _method_default("style_layers")
-    iterations: int | None = _method_default("iterations")
-    pooling: str | None = _method_default("pooling")
-    semantic_weight: float | None = parameter(
-        None, "ω: weight of the map channels in MRF matching (module docstring of "
-        "patches); default: the technique's.", low=0.0, high=1e6, group="method")
+    # None: patch_style's MRF recipe, CNNMRF's 1e-3 on ½ Σ at each size.
+    tv_weight: float | None = _recipe_field(GatysSettings, "tv_weight",
+                                            GatysSettings.tv_weight)
+    semantic_weight: float = parameter(
+        1.0, "ω: weight of the map channels in MRF matching (module docstring of "
+        "patches)" + _RECIPE_HELP, low=0.0, high=1e6, group="method")
     patch_size: int = parameter(patches.PATCH_SIZE, "k: MRF patch size in feature "
                                 "positions (Li & Wand 2016: 3).", low=1, high=16,
                                 group="method")
-    patch_stride: int | None = parameter(
-        None, "d: step between MRF patches on both images; default: the technique's "
-        "(CNNMRF 2, neural-doodle 1; 1 is 4x the matching work of 2).", low=1, high=16,
-        group="method")
+    patch_stride: int = parameter(
+        2, "d: step between MRF patches on both images (CNNMRF 2, neural-doodle 1; 1 is "
+        "4x the matching work of 2)" + _RECIPE_HELP, low=1, high=16, group="method")
 
-    LOSS_DEFAULTS: typing.ClassVar[dict] = {}
+    RECIPES: typing.ClassVar[dict] = {}
+    LOSS_FORMS: typing.ClassVar[dict] = {"gram": GATYS_FORM, "mrf": MRF_FORM}
     MRF_MATCHING: typing.ClassVar[dict] = {}
-
-    def resolved(self):
-        """These settings with every None replaced by the patch loss's default."""
-        defaults = self.LOSS_DEFAULTS[self.patch_loss]
-        changes = {name: value for name, value in defaults.items()
-                   if hasattr(self, name) and getattr(self, name) is None}
-        return dataclasses.replace(self, **changes)
 
     def stage_sizes(self, *shapes):
         """The sizes to optimise at: `scales`, or the loss's octaves (size/4, size/2,
         size for three), leaving out those at which an image of `shapes` would be too
         small for one patch (or one position) at the deepest layer."""
-        octaves = self.LOSS_DEFAULTS[self.patch_loss]["octaves"]
+        octaves = self.LOSS_FORMS[self.patch_loss]["octaves"]
         if self.scales is not None or octaves == 1:
             return self.sizes()
         patch = self.patch_size if self.patch_loss == "mrf" else 1
@@ -100,12 +106,12 @@ class SemanticSettings(RegionSettings):
 
     def objective(self, model, shape):
         """The effective objective at an output of `shape`."""
-        defaults = self.LOSS_DEFAULTS[self.patch_loss]
+        form = self.LOSS_FORMS[self.patch_loss]
         tv_weight = self.tv_weight
-        if "tv_on_half_sum" in defaults and self.tv_weight is None:
-            tv_weight = defaults["tv_on_half_sum"] * losses.half_sum_per_mean(*shape[:2])
-        objective = super().objective(model, tv_weight, defaults["layer_weights"])
-        return dataclasses.replace(objective, tv_beta=defaults.get("tv_beta", 2.0))
+        if tv_weight is None:  # CNNMRF's total variation, as the weight of the mean.
+            tv_weight = CNNMRF_TV_ON_HALF_SUM * losses.half_sum_per_mean(*shape[:2])
+        objective = super().objective(model, tv_weight, form["layer_weights"])
+        return dataclasses.replace(objective, tv_beta=form.get("tv_beta", 2.0))
 
     def recipe(self):
         """The MRF recipe: size, stride, ω, and the technique's matching and reduction."""
@@ -115,29 +121,41 @@ class SemanticSettings(RegionSettings):
 
 @dataclasses.dataclass(frozen=True)
 class PatchStyleSettings(SemanticSettings):
-    """`patch_style`'s settings: gram, the Gatys recipe per region; mrf, CNNMRF's."""
-    LOSS_DEFAULTS: typing.ClassVar[dict] = {
-        "gram": dict(GATYS_REGIONS, semantic_weight=1.0, patch_stride=2),
-        "mrf": dict(content_weight=2e1, style_weight=1e-4, tv_weight=None,
-                    tv_on_half_sum=1e-3, style_layers=patches.MRF_LAYERS,
-                    style_weight_exponent=0.0, layer_weights="equal", iterations=100,
-                    pooling="max", octaves=3,
-                    semantic_weight=1.0, patch_stride=2)}
+    """`patch_style`'s settings: gram (the default), the Gatys recipe per region; mrf,
+    CNNMRF's."""
+    RECIPES: typing.ClassVar[dict] = {"patch_loss": {
+        "gram": dict(GATYS_REGIONS, semantic_weight=1.0, patch_stride=2), "mrf": CNNMRF}}
     MRF_MATCHING: typing.ClassVar[dict] = dict(matching="patch", reduction="overlap")
 
 
 @dataclasses.dataclass(frozen=True)
 class DoodleSettings(SemanticSettings):
-    """`doodle_2_art`'s settings: mrf, neural-doodle's; gram, the Gatys recipe per region."""
+    """`doodle_2_art`'s settings: mrf (the default), neural-doodle's; gram, the Gatys
+    recipe per region."""
     patch_loss: str = override(SemanticSettings, "patch_loss", "mrf")
     init: str = override(GatysSettings, "init", "noise")
     bounds: bool = override(GatysSettings, "bounds", True)  # neural-doodle's L-BFGS-B.
-    LOSS_DEFAULTS: typing.ClassVar[dict] = {
+    content_weight: float = _recipe_field(GatysSettings, "content_weight",
+                                          NEURAL_DOODLE["content_weight"])
+    style_weight: float = _recipe_field(GatysSettings, "style_weight",
+                                        NEURAL_DOODLE["style_weight"])
+    style_weight_exponent: float = _recipe_field(GatysSettings, "style_weight_exponent",
+                                                 NEURAL_DOODLE["style_weight_exponent"])
+    tv_weight: float | None = _recipe_field(GatysSettings, "tv_weight",
+                                            NEURAL_DOODLE["tv_weight"])
+    style_layers: tuple[str, ...] = _recipe_field(GatysSettings, "style_layers",
+                                                  NEURAL_DOODLE["style_layers"])
+    iterations: int = _recipe_field(GatysSettings, "iterations", NEURAL_DOODLE["iterations"])
+    pooling: str = _recipe_field(GatysSettings, "pooling", NEURAL_DOODLE["pooling"])
+    semantic_weight: float = override(SemanticSettings, "semantic_weight",
+                                      NEURAL_DOODLE["semantic_weight"])
+    patch_stride: int = override(SemanticSettings, "patch_stride",
+                                 NEURAL_DOODLE["patch_stride"])
+    RECIPES: typing.ClassVar[dict] = {"patch_loss": {
         "gram": dict(GATYS_REGIONS, semantic_weight=10.0, patch_stride=1),
-        "mrf": dict(content_weight=10.0, style_weight=25.0, tv_weight=1.0, tv_beta=2.5,
-                    style_layers=patches.MRF_LAYERS, style_weight_exponent=0.0,
-                    layer_weights="equal", iterations=100, pooling="avg", octaves=3,
-                    semantic_weight=10.0, patch_stride=1)}
+        "mrf": NEURAL_DOODLE}}
+    LOSS_FORMS: typing.ClassVar[dict] = {"gram": GATYS_FORM,
+                                         "mrf": dict(MRF_FORM, tv_beta=2.5)}
     MRF_MATCHING: typing.ClassVar[dict] = dict(matching="position", reduction="mean")
 
 
@@ -209,7 +227,7 @@ def patch_style(content, style, content_map, style_map, *, progress="bar", **opt
     Returns:
         `transfer.Result`.
     """
-    settings = settings_from(PatchStyleSettings, options).resolved()
+    settings = settings_from(PatchStyleSettings, options)
     content_image = images.as_image(content, "content")
     return semantic_transfer("patch_style", settings, content_image, content_image,
                              images.as_image(style, "style"), content_map, style_map,
@@ -229,7 +247,7 @@ def doodle_2_art(doodle, style, style_map, *, content=None, progress="bar", **op
     Returns:
         `transfer.Result`.
     """
-    settings = settings_from(DoodleSettings, options).resolved()
+    settings = settings_from(DoodleSettings, options)
     canvas = images.as_image(doodle, "doodle")
     content_image = None if content is None else images.resize(
         images.as_image(content, "content"), *canvas.shape[:2])

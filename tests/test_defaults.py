@@ -123,7 +123,7 @@ def test_gatys_family_is_gatys_recipe(rng, technique):
     settings = {"style_transfer": gatys.StyleTransferSettings(),
                 "multi_style": gatys.GatysSettings(), "mask_style": gatys.GatysSettings(),
                 "region_style": gatys.RegionSettings(),
-                "patch_style_gram": semantic.PatchStyleSettings().resolved()}[technique]
+                "patch_style_gram": semantic.PatchStyleSettings()}[technique]
     objective = settings.objective(ChannelCounts(), (1, 1)) if technique.startswith(
         "patch") else settings.objective(ChannelCounts())
     layers = list(vgg.STYLE_LAYERS) + ["relu4_2"]
@@ -211,7 +211,7 @@ def test_patch_style_mrf_is_cnnmrf(rng):
     layer 23 (relu4_2); MRF 1e-4 at layers 12 and 21 (relu3_1, relu4_1), patches 3 on grids
     of step 2 with the tail, NCC matching, the gradient divided by each position's count;
     TVLoss 1e-3 (½ Σ). One map region: CNNMRF itself (the map channels are ours)."""
-    settings = semantic.PatchStyleSettings(patch_loss="mrf").resolved()
+    settings = parameters.settings_from(semantic.PatchStyleSettings, {"patch_loss": "mrf"})
     assert settings.style_layers == patches.MRF_LAYERS and settings.pooling == "max"
     assert (settings.patch_size, settings.patch_stride, settings.iterations) == (3, 2, 100)
     pairs = []
@@ -240,7 +240,7 @@ def test_doodle_2_art_is_neural_doodle(rng):
     """alexjc/neural-doodle (doodle.py): content-weight 10 and style-weight 25 on
     T.mean, semantic-weight 10 in the per-position normalised matching of every 3x3 patch,
     smoothness 1 on T.mean((Δx² + Δy²)^1.25)."""
-    settings = semantic.DoodleSettings().resolved()
+    settings = semantic.DoodleSettings()
     assert settings.pooling == "avg" and settings.init == "noise"
     pairs = []
     for output_size, style_size in cases(rng):
