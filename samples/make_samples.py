@@ -105,23 +105,25 @@ def doodle(width=256, height=192):
 SKY, ROCK, SEA = (0, 0, 255), (255, 255, 0), (0, 255, 0)  # The Monet doodle's colours.
 
 
-def monet_map():
-    """A colour-coded map of doodle/monet.jpg (sky, rock, sea), computed here (CC0): the
-    painting blurred, its pixels clustered by colour and height (k-means from three seed
-    pixels), the labels smoothed by a mode filter."""
-    painting = Image.open(HERE / "doodle" / "monet.jpg").convert("RGB")
-    blurred = np.asarray(painting.filter(ImageFilter.GaussianBlur(10)), float)
-    height, width, _ = blurred.shape
-    rows = np.repeat(np.arange(height)[:, None], width, axis=1) / height * 120
-    features = np.concatenate([blurred.reshape(-1, 3), rows.reshape(-1, 1)], axis=1)
-    seeds = [(20, 30), (170, 150), (360, 200)]  # (row, column) in the sky, a rock, the sea.
-    centres = np.array([features[row * width + column] for row, column in seeds])
-    for _ in range(30):
-        labels = ((features[:, None] - centres[None]) ** 2).sum(-1).argmin(axis=1)
-        centres = np.array([features[labels == k].mean(axis=0) for k in range(3)])
-    palette = np.array([SKY, ROCK, SEA], np.uint8)
-    labelled = Image.fromarray(palette[labels.reshape(height, width)])
-    labelled.filter(ImageFilter.ModeFilter(15)).save(HERE / "doodle" / "monet_map.png")
+def monet_map(width=512, height=384):
+    """A colour-coded map of doodle/monet.jpg: sky (blue), rock (yellow), sea and beach
+    (green), drawn here by eye as polygons over the painting (CC0). A map computed by
+    clustering colours put the needle's sunlit top in the sky, and doodle_2_art then grew
+    rock in the doodle's sky (docs/pictures.md)."""
+    canvas = Image.new("RGB", (width, height), SKY)
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 268, width, height), fill=SEA)  # The horizon, and the beach below.
+    draw.polygon([(84, 284), (98, 235), (112, 180), (122, 130), (130, 95), (140, 87),
+                  (152, 88), (162, 102), (172, 140), (181, 190), (188, 240), (191, 284)],
+                 fill=ROCK)  # The needle.
+    draw.polygon([(264, 284), (268, 240), (274, 215), (290, 180), (306, 150), (320, 125),
+                  (333, 100), (343, 62), (352, 36), (382, 28), (440, 35), (462, 30),
+                  (470, 0), (width, 0), (width, 330), (470, 336), (420, 322), (390, 302),
+                  (338, 286)], fill=ROCK)  # The cliff with its arch.
+    draw.polygon([(292, 268), (296, 228), (306, 196), (320, 168), (333, 152), (338, 200),
+                  (338, 268)], fill=SKY)  # The sky through the arch.
+    draw.rectangle((292, 268, 338, 284), fill=SEA)  # The sea through it.
+    canvas.save(HERE / "doodle" / "monet_map.png")
 
 
 def monet_doodle(width=512, height=384):

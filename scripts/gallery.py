@@ -18,14 +18,11 @@ Example (the README's gallery; about 3 minutes on a GPU, an hour or more on 2 CP
 
 import concurrent.futures
 import dataclasses
-import io
 import json
-import os
 import pathlib
 import shlex
 import subprocess
 import sys
-import textwrap
 
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
@@ -33,9 +30,8 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-from style_transfer import images, reporting, vgg  # noqa: E402
+from style_transfer import files, grid, images, reporting, vgg  # noqa: E402
 
-from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MAX_BYTES = 150_000  # Each panel, as a JPEG: a README page stays light.
@@ -141,66 +137,14 @@ def run_command(line, log):
         raise ValueError(f"{shlex.join(line)} failed ({tail[0]}); its output: {log}")
 
 
-def _font(size):
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: one bitmap size.
-        return ImageFont.load_default()
-
-
 def panel(entry, line, weights_label, work_dir):
-    """The labelled picture: inputs stacked left, the output right, the command below."""
-    output = images.load(ROOT / work_dir / f"{entry.name}.png")
-    scale = OUTPUT_HEIGHT / output.shape[0]
-    output = images.resize(output, OUTPUT_HEIGHT, max(1, round(output.shape[1] * scale)))
-    slot = (OUTPUT_HEIGHT - 4 * (len(entry.inputs) - 1)) // len(entry.inputs)
-    column = 0
-    thumbnails = []
-    for label, path in entry.inputs:
-        picture = images.load(ROOT / path.format(work=work_dir))
-        factor = (slot - 16) / picture.shape[0]
-        width = max(1, round(picture.shape[1] * factor))
-        if width > 200:  # Wide inputs: fit the column's width instead.
-            factor = 200 / picture.shape[1]
-            width = 200
-        thumbnails.append((label, images.resize(
-            picture, max(1, round(picture.shape[0] * factor)), width)))
-        column = max(column, width)
-    text_font, small = _font(15), _font(13)
-    width = column + 8 + output.shape[1] + 16
-    wrapped = textwrap.wrap(shlex.join(line), width=max(40, width // 8),
-                            subsequent_indent="    ")
-    top = 30
-    height = top + OUTPUT_HEIGHT + 12 + 18 * len(wrapped) + 8
-    canvas = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(canvas)
-    draw.text((8, 6), f"{entry.name}: {entry.paper}  ·  {weights_label}", fill="black",
-              font=text_font)
-    y = top
-    for label, picture in thumbnails:
-        draw.text((8, y), label, fill=(90, 90, 90), font=small)
-        canvas.paste(Image.fromarray(images.to_uint8(picture)), (8, y + 16))
-        y += slot + 4
-    canvas.paste(Image.fromarray(images.to_uint8(output)), (column + 16, top))
-    y = top + OUTPUT_HEIGHT + 10
-    for text in wrapped:
-        draw.text((8, y), text, fill=(150, 0, 0), font=small)
-        y += 18
-    return canvas
-
-
-def save_jpeg(canvas, path):
-    """The panel as the best JPEG quality under `MAX_BYTES`, written atomically."""
-    for quality in range(92, 30, -4):
-        buffer = io.BytesIO()
-        canvas.save(buffer, "JPEG", quality=quality, optimize=True)
-        if buffer.tell() <= MAX_BYTES:
-            break
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial")
-    temporary.write_bytes(buffer.getvalue())
-    os.replace(temporary, path)
-    return buffer.tell(), quality
+    """The entry's labelled picture (`grid.draw_panel`)."""
+    return grid.draw_panel(
+        images.load(ROOT / work_dir / f"{entry.name}.png"),
+        [(label, images.load(ROOT / path.format(work=work_dir)))
+         for label, path in entry.inputs],
+        title=f"{entry.name}: {entry.paper}  ·  {weights_label}", command=shlex.join(line),
+        output_height=OUTPUT_HEIGHT)
 
 
 def main(argv):
@@ -210,11 +154,6 @@ def main(argv):
         raise cli.ArgumentError("only", f"{','.join(unknown)}: unknown; use any of "
                                         f"{','.join(NAMES)}")
     entries = [entry for entry in ENTRIES if entry.name in _ONLY.value]
-    if any(entry.name == "masked_transfer" for entry in entries) and not any(
-            entry.name == "style_transfer" for entry in entries):
-        if not (ROOT / _WORK_DIR.value / "style_transfer.png").exists():
-            raise cli.ArgumentError("only", "masked_transfer composites style_transfer's "
-                                            "output: add style_transfer")
     network = vgg.get_network(_NETWORK.value)
     weights_label = (f"{network.title}, random weights: this shows nothing about the method"
                      if _WEIGHTS.value == "random" else f"{network.title} ({_WEIGHTS.value})")
@@ -235,8 +174,8 @@ def main(argv):
         if not (work_dir / f"{entry.name}.png").is_file():
             raise cli.ArgumentError("work_dir", f"{work_dir / entry.name}.png is missing: "
                                                 f"run {entry.name} first (no --draw_only)")
-        size, quality = save_jpeg(panel(entry, line, weights_label, _WORK_DIR.value),
-                                  output_dir / f"{entry.name}.jpg")
+        size, quality = grid.save_jpeg(panel(entry, line, weights_label, _WORK_DIR.value),
+                                       output_dir / f"{entry.name}.jpg", MAX_BYTES)
         report = json.loads((work_dir / f"{entry.name}.json").read_text())
         seconds = report.get("wall_seconds", 0.0)
         summary.append({"name": entry.name, "command": shlex.join(line),
@@ -244,10 +183,15 @@ def main(argv):
                         "keras_backend": report.get("versions", {}).get("keras_backend"),
                         "jpeg_bytes": size, "jpeg_quality": quality})
         reporting.say(f"{entry.name}: {seconds:.0f} s, {output_dir / entry.name}.jpg "
-                f"({size // 1000} KB)", _QUIET.value)
+                      f"({size // 1000} KB)", _QUIET.value)
+    # Entries made before (another --only) stay, in the gallery's order.
+    index = output_dir / "gallery.json"
+    kept = json.loads(index.read_text())["entries"] if index.is_file() else []
+    made = {entry["name"]: entry for entry in kept + summary}
     report = {"network": network.name, "weights": _WEIGHTS.value, "size": _SIZE.value,
-              "entries": summary}
-    (output_dir / "gallery.json").write_text(json.dumps(report, indent=1) + "\n")
+              "entries": [made[name] for name in NAMES if name in made]}
+    with files.atomic_path(index) as temporary:
+        temporary.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

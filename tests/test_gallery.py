@@ -39,6 +39,13 @@ def test_gallery_runs_each_command_and_labels_its_panel(tmp_path):
         assert path.stat().st_size <= 150_000
         with Image.open(path) as panel:
             assert panel.format == "JPEG" and panel.height > 512  # Output, title, command.
+    # Drawing one entry again, from its outputs, keeps the others in the index.
+    again = gallery("--draw_only", "--only", "masked_transfer", "--size", 32, "--iterations", 1,
+                    "--weights", "random", "--network", "vgg16", "--output_dir", panels,
+                    "--work_dir", work)
+    assert again.returncode == 0, again.stderr
+    assert [entry["name"] for entry in json.loads((panels / "gallery.json").read_text())[
+        "entries"]] == ["style_transfer", "masked_transfer"]
 
 
 def test_draw_only_needs_the_outputs_and_unknown_entries_are_named(tmp_path):
