@@ -222,6 +222,36 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
                            time.perf_counter() - loop_start)
 
 
+class _Bounds:
+    """Pixel bounds on the device, for both device L-BFGS (`keras.ops`, so one version
+    serves TensorFlow's graph and JAX's): projection, the pixels held at a bound, and the
+    direction along the projected path."""
+
+    def __init__(self, bounds):
+        self.bounds = bounds
+
+    def clipped(self, x):
+        return x if self.bounds is None else keras.ops.clip(x, *self.bounds)
+
+    def free(self, vector, x, g):
+        """`vector` where a pixel may move along -g (not held at a bound by the
+        gradient), 0 elsewhere."""
+        if self.bounds is None:
+            return vector
+        low, high = self.bounds
+        held = ((x <= low) & (g > 0)) | ((x >= high) & (g < 0))
+        return keras.ops.where(held, keras.ops.zeros_like(vector), vector)
+
+    def moving(self, d, x_t):
+        """d where the point x_t of the path x + t d still moves (not stopped at a bound):
+        φ'(t) = gᵀ moving."""
+        if self.bounds is None:
+            return d
+        low, high = self.bounds
+        return d * keras.ops.cast(((x_t > low) | (d > 0)) & ((x_t < high) | (d < 0)),
+                                  d.dtype)
+
+
 class _DeviceLBFGS:
     """The vectors of L-BFGS on the device, and the compiled functions that use them
     (TensorFlow).
@@ -251,16 +281,8 @@ class _DeviceLBFGS:
         scalar = tf.TensorSpec((), dtype)
         slot_spec = tf.TensorSpec((), tf.int32)
 
-        def clipped(x):
-            return x if bounds is None else tf.clip_by_value(x, *bounds)
-
-        def free(vector, x, g):
-            """`vector` where a pixel may move along -g (not held at a bound by the
-            gradient), 0 elsewhere."""
-            if bounds is None:
-                return vector
-            held = ((x <= bounds[0]) & (g > 0)) | ((x >= bounds[1]) & (g < 0))
-            return tf.where(held, tf.zeros_like(vector), vector)
+        limits = _Bounds(bounds)
+        clipped, free = limits.clipped, limits.free
 
         def store(rows, values):
             self.pairs.scatter_nd_update(rows, values)
@@ -298,9 +320,7 @@ class _DeviceLBFGS:
             x_t = clipped(x + step * d)
             terms, g = evaluate(tf.reshape(x_t, shape))
             g = tf.reshape(g, [-1])
-            moving = d if bounds is None else d * tf.cast(
-                ((x_t > bounds[0]) | (d > 0)) & ((x_t < bounds[1]) | (d < 0)), dtype)
-            return x_t, terms, g, dot(g, moving)
+            return x_t, terms, g, dot(g, limits.moving(d, x_t))
 
         @tf.function(input_signature=[vector, vector, vector, vector, slot_spec, scalar])
         def remember(x_old, x_new, g_old, g_new, slot, minimum):
@@ -342,14 +362,8 @@ class _DeviceLBFGSJax:
         evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
         self.pairs = jnp.zeros((2 * m + 1, size), dtype)
 
-        def clipped(x):
-            return x if bounds is None else jnp.clip(x, *bounds)
-
-        def free(vector, x, g):  # As `_DeviceLBFGS`.
-            if bounds is None:
-                return vector
-            held = ((x <= bounds[0]) & (g > 0)) | ((x >= bounds[1]) & (g < 0))
-            return jnp.where(held, 0.0, vector)
+        limits = _Bounds(bounds)
+        clipped, free = limits.clipped, limits.free
 
         def products(pairs, x, g):
             w_g = pairs @ g
@@ -366,9 +380,7 @@ class _DeviceLBFGSJax:
             return clipped(x + step * d)
 
         def slope(x_t, d, g):  # φ'(t), as `_DeviceLBFGS.trial`.
-            moving = d if bounds is None else d * (
-                ((x_t > bounds[0]) | (d > 0)) & ((x_t < bounds[1]) | (d < 0))).astype(dtype)
-            return g @ moving
+            return g @ limits.moving(d, x_t)
 
         def remember(pairs, x_old, x_new, g_old, g_new, slot, minimum):
             pair = jnp.stack([x_new - x_old, g_new - g_old])  # [s, y]
