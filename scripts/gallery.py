@@ -48,6 +48,12 @@ class Entry:
 
 
 C, S, M, D = "samples/content/", "samples/style/", "samples/masks/", "samples/doodle/"
+# region_style's and patch_style's inputs: the cat's face pairs with the swirls' cores.
+CAT_AND_SWIRLS = (
+    ("--content", C + "chelsea.jpg", "--content_map", M + "chelsea_map.png",
+     "--style", S + "swirls.jpg", "--style_map", M + "swirls_map.png"),
+    (("content", C + "chelsea.jpg"), ("content map", M + "chelsea_map.png"),
+     ("style", S + "swirls.jpg"), ("style map", M + "swirls_map.png")))
 ENTRIES = (
     Entry("style_transfer", "Gatys, Ecker & Bethge 2016",
           ("--content", C + "astronaut.jpg", "--style", S + "starry_night.jpg"),
@@ -69,16 +75,8 @@ ENTRIES = (
            "--style_masks", f"{M}fade_left.png,{M}fade_right.png"),
           (("content", C + "chelsea.jpg"), ("style, fading out", S + "starry_night.jpg"),
            ("style, fading in", S + "the_scream.jpg"))),
-    Entry("region_style", "Gatys et al. 2017, Sec. 4 (colour-coded maps)",
-          ("--content", C + "chelsea.jpg", "--content_map", M + "chelsea_map.png",
-           "--style", S + "swirls.jpg", "--style_map", M + "swirls_map.png"),
-          (("content", C + "chelsea.jpg"), ("content map", M + "chelsea_map.png"),
-           ("style", S + "swirls.jpg"), ("style map", M + "swirls_map.png"))),
-    Entry("patch_style", "Li & Wand 2016; Champandard 2016",
-          ("--content", C + "chelsea.jpg", "--content_map", M + "chelsea_map.png",
-           "--style", S + "swirls.jpg", "--style_map", M + "swirls_map.png"),
-          (("content", C + "chelsea.jpg"), ("content map", M + "chelsea_map.png"),
-           ("style", S + "swirls.jpg"), ("style map", M + "swirls_map.png"))),
+    Entry("region_style", "Gatys et al. 2017, Sec. 4 (colour-coded maps)", *CAT_AND_SWIRLS),
+    Entry("patch_style", "Li & Wand 2016; Champandard 2016", *CAT_AND_SWIRLS),
     Entry("doodle_2_art", "Champandard 2016",
           ("--content_map", D + "monet_doodle.png", "--style", D + "monet.jpg",
            "--style_map", D + "monet_map.png"),
