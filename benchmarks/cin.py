@@ -49,7 +49,7 @@ def train_steps_per_second(network, rng):
     model = settings.feature_model()
     objective = settings.objective(model)
     styles = rng.uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
-    grams = [losses.style_target(model, s, objective.style_layers).grams for s in styles]
+    grams = [losses.style_target(model, s, objective.style_layers).statistics for s in styles]
     trainer = cin.StyleTrainer(network, model, grams, objective, keras.optimizers.Adam(1e-3))
     strategy = tf.distribute.get_strategy()  # One device, as cin_train on one CPU.
     step = trainer.step_function(strategy, batch_size=4)

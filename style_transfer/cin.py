@@ -492,7 +492,7 @@ class StyleNetwork:
             model = settings.feature_model(fresh=True)
             objective = settings.objective(model)
             # The style targets Â_s^l of every style, once; the network, new or resumed.
-            style_grams = [losses.style_target(model, s, objective.style_layers).grams
+            style_grams = [losses.style_target(model, s, objective.style_layers).statistics
                            for s in style_images]
             transformer = (cls.load(folder / "model.keras").network if resuming else
                            transformer_network(len(style_images), settings.network_width,

@@ -103,6 +103,7 @@ def style_transfer(content, style, *, progress="bar", **options):
                                  settings.optimizer)
     memory.refuse_if_too_large(predictions, settings.max_memory_gb)
     objective = settings.objective(model)  # α, β, λ_tv, w_l (Eq. 7).
+    statistics = settings.style_statistics()  # Gram matrices, or `style_losses`.
 
     def preserve_color(content_at, styles_at):
         if settings.preserve_color == "histogram":  # Recolour the style (2017, Sec. 5.1).
@@ -114,7 +115,8 @@ def style_transfer(content, style, *, progress="bar", **options):
         return content_at, styles_at
 
     def style_targets(canvas, styles_at):  # A^l of each style, weighed b_s.
-        return [losses.style_target(model, s, settings.style_layers, weight=b)
+        return [losses.style_target(model, s, settings.style_layers, weight=b,
+                                    style_loss=statistics)
                 for s, b in zip(styles_at, blend)]
 
     stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
@@ -153,7 +155,8 @@ def styles_in_masks(technique, content, styles, style_masks, hard, progress, opt
             reporting.note(progress, coverage)
         # One target per (style, mask): Â_s^l of the style, Ĝ_s^l over its mask.
         return losses.masked_style_targets(model, styles_at, region_masks,
-                                           settings.style_layers)
+                                           settings.style_layers,
+                                           settings.style_statistics())
 
     stages = transfer.run_stages(settings, model, content_image, style_images, style_targets,
                                  progress, objective=objective,
@@ -218,7 +221,8 @@ def region_style(content, style, content_map, style_map, *, progress="bar", **op
         transfer.note_regions_once(progress, summary, regions)
         # One target per shared colour k: Â_k^l inside style region k, Ĝ_k^l inside k.
         return losses.region_style_targets(model, styles_at[0], regions,
-                                           settings.style_layers)
+                                           settings.style_layers,
+                                           style_loss=settings.style_statistics())
 
     stages = transfer.run_stages(settings, model, content_image, [style_image], style_targets,
                                  progress, objective=objective,

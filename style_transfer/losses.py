@@ -24,6 +24,42 @@ from keras import ops
 from style_transfer import masks, vgg
 
 
+def positions(features, mask=None):
+    """The positions a statistic of a layer is taken over, and their weights.
+
+    A mask given as an array (as every technique's masks are) is read once, when the loss
+    is traced: only the positions where it is not zero are gathered, so that k regions
+    that partition the image cost one whole image, and a soft mask costs its support.
+
+    Args:
+        features: (H, W, C) activations of one layer.
+        mask: (H, W) array of weights in [0, 1] at this layer's size, or None.
+
+    Returns:
+        (flat, weights, total): flat (M_r, C) the features at the region's positions,
+        weights (M_r,) float64 NumPy weights or None where every weight is 1, and their
+        sum; None when the region has no position at this layer (a region narrower than a
+        deep layer's stride vanishes there).
+    """
+    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, C)
+    if mask is None:
+        return flat, None, float(flat.shape[0])
+    weights = np.asarray(mask, np.float64).ravel()
+    support = np.flatnonzero(weights > 0)
+    if support.size == 0:
+        return None
+    if support.size < weights.size:
+        flat = ops.take(flat, support, axis=0)  # (M_r, C): the region's positions.
+    weights = weights[support]
+    total = float(weights.sum())
+    return flat, None if np.all(weights == 1.0) else weights, total
+
+
+def vanished(features):
+    """0 with a gradient: the style term of a region with no position at this layer."""
+    return 0.0 * ops.sum(features[:1, :1])
+
+
 def gram_matrix(features, mask=None):
     """Gram matrix per position, Ĝ^l = G^l / M_l: Gatys et al. 2016, Eq. 3, divided by M_l.
 
@@ -33,36 +69,26 @@ def gram_matrix(features, mask=None):
     Σ_k m_k F_k F_kᵀ / Σ_k m_k (spatial control, Gatys et al. 2017, arXiv:1611.07865,
     Sec. 4): a small region is styled as strongly as a large one. For a binary mask this
     is the Gram matrix of the features multiplied by the mask (m² = m); for a soft mask
-    each weight enters once, keeping it a weighted mean of F_k F_kᵀ.
-
-    A mask given as an array (as every technique's masks are) is read once, when the
-    loss is traced: the product then runs over the positions where it is not zero only,
-    gathered, so that k regions that partition the image cost one full Gram matrix, and a
-    soft mask costs its support.
+    each weight enters once, keeping it a weighted mean of F_k F_kᵀ. A mask given as an
+    array costs only its support (`positions`).
 
     Args:
         features: (H, W, C) activations of one layer.
-        mask: (H, W) weights in [0, 1] at this layer's size, or None.
+        mask: (H, W) weights in [0, 1] at this layer's size (an array, or a tensor), or
+            None.
 
     Returns:
         (C, C).
     """
-    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, C)
-    if mask is None:
-        return ops.matmul(ops.transpose(flat), flat) / float(flat.shape[0])
-    if isinstance(mask, np.ndarray):
-        weights = mask.ravel().astype(np.float64)
-        support = np.flatnonzero(weights > 0)
-        if support.size == 0:  # A region narrower than a deep layer's stride vanishes:
-            return 0.0 * ops.matmul(ops.transpose(flat[:1]), flat[:1])  # 0, with a gradient.
-        total = float(weights[support].sum())
-        if support.size < weights.size:
-            flat = ops.take(flat, support, axis=0)  # (M_r, C): the region's positions.
-        weights = weights[support]
-        if np.all(weights == 1.0):
-            return ops.matmul(ops.transpose(flat), flat) / total
-        weighted = flat * ops.cast(weights[:, None], flat.dtype)
+    if mask is None or isinstance(mask, np.ndarray):
+        region = positions(features, mask)
+        if region is None:  # 0, with a gradient.
+            channels = ops.shape(features)[-1]
+            return vanished(features) * ops.zeros((channels, channels), features.dtype)
+        flat, weights, total = region
+        weighted = flat if weights is None else flat * ops.cast(weights[:, None], flat.dtype)
         return ops.matmul(ops.transpose(weighted), flat) / total
+    flat = ops.reshape(features, (-1, ops.shape(features)[-1]))  # (M, C)
     weights = ops.reshape(ops.cast(mask, flat.dtype), (-1, 1))  # (M, 1)
     # A region narrower than a deep layer's stride vanishes there: its Gram is then 0,
     # not 0/0.
@@ -124,31 +150,56 @@ def half_sum_per_mean(height, width):
     return 1.5 * (height - 1) * (width - 1)
 
 
+class GramStatistics:
+    """The Gram matrix as "the style of a layer" (Gatys et al. 2016, Sec. 2.2): what a
+    style target measures of the style image (`measure`) and how the output is compared
+    with it (`compare`). The other statistics, and how to pick one, are in `style_losses`.
+    """
+    name = "gram"
+    layer_weights = "inverse_square"  # w_l = 1/N_l² (Gatys' code), `ObjectiveSettings`.
+
+    def measure(self, features, mask=None):
+        """Â^l: the Gram matrix per position of the style (or of its region)."""
+        return gram_matrix(features, mask)
+
+    def compare(self, target, features, mask=None):
+        """E_l of the output (or of its region) against Â^l (`style_loss`)."""
+        return style_loss(target, features, mask)
+
+
+GRAM = GramStatistics()
+
+
 @dataclasses.dataclass(frozen=True)
 class StyleTarget:
     """One style's statistics, pulled on over one region of the output.
 
     Attributes:
-        grams: layer -> (C_l, C_l) Gram matrix per position Â^l of the style image (or
-            of a region of it), computed once before optimising.
+        statistics: layer -> the style image's statistic at that layer (or that of a
+            region of it), computed once before optimising: the Gram matrix per position
+            Â^l, or another statistic of `style_losses`.
         masks: layer -> (H_l, W_l) weights of the output region at that layer, or None
             for the whole image.
         weight: this target's share b of the style loss.
         area_weighted: also weigh each layer's term by the region's share of the output
             at that layer (the mean of its mask), as Luan et al.'s code does.
+        style_loss: what the statistics are and how the output is compared with them
+            (`GRAM`, or one of `style_losses.STYLE_LOSSES`).
     """
-    grams: dict
+    statistics: dict
     masks: dict | None = None
     weight: float = 1.0
     area_weighted: bool = False
+    style_loss: object = GRAM
 
     def loss(self, features, image, style_layer_weights):
         """Σ_l w_l E_l (Eq. 5) of this target, from the output's features."""
-        del image  # Gram targets read the features only.
+        del image  # Style statistics read the features only.
         total = 0.0
-        for layer, gram in self.grams.items():
+        for layer, statistic in self.statistics.items():
             mask = None if self.masks is None else self.masks[layer]
-            term = style_layer_weights[layer] * style_loss(gram, features[layer], mask)
+            term = style_layer_weights[layer] * self.style_loss.compare(
+                statistic, features[layer], mask)
             if self.area_weighted and mask is not None:
                 term = term * float(mask.mean())
             total = total + term
@@ -187,7 +238,7 @@ def content_targets(model, content_image, content_layers):
 
 
 def style_target(model, style_image, style_layers, *, style_masks=None, output_masks=None,
-                 weight=1.0, area_weighted=False):
+                 weight=1.0, area_weighted=False, style_loss=GRAM):
     """Style statistics Â^l of one style image (Sec. 2.2), computed once.
 
     Args:
@@ -199,15 +250,16 @@ def style_target(model, style_image, style_layers, *, style_masks=None, output_m
         output_masks: layer -> mask of the output region it applies to, or None.
         weight: the target's share b of the style loss.
         area_weighted: see `StyleTarget`.
+        style_loss: the statistics (`GRAM`, or one of `style_losses.STYLE_LOSSES`).
     """
     features = checked_features(model, style_image, "the style image")
-    grams = {layer: gram_matrix(features[layer],
-                                None if style_masks is None else style_masks[layer])
-             for layer in style_layers}
-    return StyleTarget(grams, output_masks, weight, area_weighted)
+    statistics = {layer: style_loss.measure(features[layer], None if style_masks is None
+                                            else style_masks[layer])
+                  for layer in style_layers}
+    return StyleTarget(statistics, output_masks, weight, area_weighted, style_loss)
 
 
-def masked_style_targets(model, style_images, output_masks, style_layers):
+def masked_style_targets(model, style_images, output_masks, style_layers, style_loss=GRAM):
     """One `StyleTarget` per (style image, output mask) pair (Gatys et al. 2017, Sec. 4).
 
     Args:
@@ -215,13 +267,15 @@ def masked_style_targets(model, style_images, output_masks, style_layers):
         style_images: list of (H_s, W_s, 3) images; each is measured whole.
         output_masks: list of (H, W) masks at the output's size, one per style image.
         style_layers: layers of the style loss.
+        style_loss: the statistics (`style_target`).
     """
-    return [style_target(model, style, style_layers,
+    return [style_target(model, style, style_layers, style_loss=style_loss,
                          output_masks=masks.layer_masks(mask, style_layers))
             for style, mask in zip(style_images, output_masks)]
 
 
-def region_style_targets(model, style_image, regions, style_layers, area_weighted=False):
+def region_style_targets(model, style_image, regions, style_layers, area_weighted=False,
+                         style_loss=GRAM):
     """One `StyleTarget` per pair of map regions: Â_k^l measured inside style region k,
     pulled on inside content region k (Gatys et al. 2017, Sec. 4; Luan et al. 2017, Eq. 3).
 
@@ -231,8 +285,9 @@ def region_style_targets(model, style_image, regions, style_layers, area_weighte
         regions: `masks.RegionPairs` at the output's and the style's sizes.
         style_layers: layers of the style loss.
         area_weighted: weigh each region by its share of the output (Luan et al.'s code).
+        style_loss: the statistics (`style_target`).
     """
-    return [style_target(model, style_image, style_layers,
+    return [style_target(model, style_image, style_layers, style_loss=style_loss,
                          style_masks=masks.layer_masks(style_mask, style_layers),
                          output_masks=masks.layer_masks(output_mask, style_layers),
                          area_weighted=area_weighted)

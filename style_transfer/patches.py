@@ -9,7 +9,8 @@ Gram patches. Each region's bounding box is cut out of the style image and of th
 output as a sub-image; features and Gram matrices are computed on the sub-image alone, so
 no work is spent on the rest of the image, and the two sub-images need not have the same
 size. Inside the box the Gram matrix is that of the region's own pixels
-(`losses.gram_matrix` with the region's mask), and the term is `losses.style_loss`.
+(`losses.gram_matrix` with the region's mask), and the term is `losses.style_loss` (or
+another statistic of `style_losses`, the technique's `style_loss`).
 The work per evaluation is one VGG19 pass over each output sub-image, so output regions
 whose boxes overlap so much that one pass over the box round them costs fewer pixels
 share that pass (`sub_image_groups`); each keeps its own mask and Gram matrices. A
@@ -363,26 +364,30 @@ class GramPatchTarget:
         model: feature model for the style layers, run on the sub-image only; None
             when the sub-image is the whole output, whose features the loss is given.
         box: (top, bottom, left, right) of the sub-image in the output.
-        regions: [(grams, masks)] per region: layer -> (C, C) Gram matrix Â_k^l of
-            the style's region (measured on its own sub-image), and layer -> the
-            region's mask inside `box` at that layer.
+        regions: [(statistics, masks)] per region: layer -> the statistic of the
+            style's region (its Gram matrix Â_k^l, or another of `style_losses`),
+            measured on its own sub-image, and layer -> the region's mask inside `box`
+            at that layer.
         weight: share of the style loss.
+        style_loss: the statistics (`losses.GRAM` or one of `style_losses`).
     """
     model: object
     box: tuple
     regions: list
     weight: float = 1.0
+    style_loss: object = losses.GRAM
 
     def loss(self, features, image, style_layer_weights):
         top, bottom, left, right = self.box
         sub_features = features if self.model is None else losses.features_of(
             self.model, image[top:bottom, left:right])
-        return sum(style_layer_weights[layer] * losses.style_loss(
-            gram, sub_features[layer], region_masks[layer])
-            for grams, region_masks in self.regions for layer, gram in grams.items())
+        return sum(style_layer_weights[layer] * self.style_loss.compare(
+            statistic, sub_features[layer], region_masks[layer])
+            for statistics, region_masks in self.regions
+            for layer, statistic in statistics.items())
 
 
-def gram_patch_targets(model, style_image, regions, layers):
+def gram_patch_targets(model, style_image, regions, layers, style_loss=losses.GRAM):
     """`GramPatchTarget`s for the region pairs: sub-image Gram matrices.
 
     Each style region is measured once on its own bounding box; the output's regions
@@ -393,17 +398,19 @@ def gram_patch_targets(model, style_image, regions, layers):
         style_image: (H_s, W_s, 3), the size of the style map.
         regions: `masks.RegionPairs`.
         layers: the style layers.
+        style_loss: the statistics compared (`losses.GRAM`, or one of `style_losses`).
     """
     min_size = 2 ** max(vgg.pooling_depth(layer) for layer in layers)
     # A region can vanish at a small size (a thin line in a map shrunk 8 times).
     mask_pairs = [(output_mask, style_mask) for output_mask, style_mask in regions.mask_pairs()
                   if output_mask.any() and style_mask.any()]
-    style_grams = []
+    style_statistics = []
     for _, style_mask in mask_pairs:
         top, bottom, left, right = bounding_box(style_mask, min_size)
         style_masks = masks.layer_masks(style_mask[top:bottom, left:right], layers)
-        style_grams.append(losses.style_target(
-            model, style_image[top:bottom, left:right], layers, style_masks=style_masks).grams)
+        style_statistics.append(losses.style_target(
+            model, style_image[top:bottom, left:right], layers, style_masks=style_masks,
+            style_loss=style_loss).statistics)
     output_masks = [output_mask for output_mask, _ in mask_pairs]
     height, width = regions.output_map.labels.shape
     targets = []
@@ -411,8 +418,9 @@ def gram_patch_targets(model, style_image, regions, layers):
         top, bottom, left, right = box
         whole = box == (0, height, 0, width)
         targets.append(GramPatchTarget(None if whole else model, box, [
-            (style_grams[k], masks.layer_masks(output_masks[k][top:bottom, left:right], layers))
-            for k in members]))
+            (style_statistics[k],
+             masks.layer_masks(output_masks[k][top:bottom, left:right], layers))
+            for k in members], style_loss=style_loss))
     return targets
 
 

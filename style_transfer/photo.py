@@ -105,14 +105,16 @@ def photo_style(content, style, content_seg=None, style_seg=None, *, progress="b
     def style_targets(canvas, styles_at):
         """One target per label of both segmentations (Eq. 3); the whole photo without."""
         if content_seg is None:
-            return [losses.style_target(model, styles_at[0], settings.style_layers)]
+            return [losses.style_target(model, styles_at[0], settings.style_layers,
+                                        style_loss=settings.style_statistics())]
         regions = masks.pair_regions(content_seg, style_seg, canvas.shape, styles_at[0].shape,
                                      tolerance=settings.map_tolerance,
                                      names=("content_seg", "style_seg"))
         transfer.note_regions_once(progress, labels, regions)
         return losses.region_style_targets(model, styles_at[0], regions,
                                            settings.style_layers,
-                                           area_weighted=settings.AREA_WEIGHTED)
+                                           area_weighted=settings.AREA_WEIGHTED,
+                                           style_loss=settings.style_statistics())
 
     def stages_of(**phase):  # The objective's TV weight follows each stage's size.
         return transfer.run_stages(

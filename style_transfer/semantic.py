@@ -31,7 +31,8 @@ import typing
 
 from style_transfer import images, losses, masks, patches, transfer, vgg
 from style_transfer.transfer import GatysSettings, RegionSettings
-from style_transfer.parameters import override, parameter, settings_from, takes
+from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
+                                       takes)
 
 # Each technique's recipes, one per patch loss: the values of its settings that go with
 # that loss (`RECIPES`, applied by `settings_from` to every setting the caller does not
@@ -86,9 +87,15 @@ class SemanticSettings(RegionSettings):
         2, "d: step between MRF patches on both images (CNNMRF 2, neural-doodle 1; 1 is "
         "4x the matching work of 2)" + _RECIPE_HELP, low=1, high=16, group="method")
 
-    RECIPES: typing.ClassVar[dict] = {}
     LOSS_FORMS: typing.ClassVar[dict] = {"gram": GATYS_FORM, "mrf": MRF_FORM}
     MRF_MATCHING: typing.ClassVar[dict] = {}
+
+    def validate(self):
+        super().validate()
+        if self.patch_loss == "mrf" and self.style_loss != "gram":
+            raise ArgumentError("style_loss", f"{self.style_loss} compares statistics of "
+                                              f"regions, and patch_loss mrf compares patches; "
+                                              f"use patch_loss gram with it")
 
     def stage_sizes(self, *shapes):
         """The sizes to optimise at: `scales`, or the loss's octaves (size/4, size/2,
@@ -123,7 +130,7 @@ class SemanticSettings(RegionSettings):
 class PatchStyleSettings(SemanticSettings):
     """`patch_style`'s settings: gram (the default), the Gatys recipe per region; mrf,
     CNNMRF's."""
-    RECIPES: typing.ClassVar[dict] = {"patch_loss": {
+    RECIPES: typing.ClassVar[dict] = {**GatysSettings.RECIPES, "patch_loss": {
         "gram": dict(GATYS_REGIONS, semantic_weight=1.0, patch_stride=2), "mrf": CNNMRF}}
     MRF_MATCHING: typing.ClassVar[dict] = dict(matching="patch", reduction="overlap")
 
@@ -151,7 +158,7 @@ class DoodleSettings(SemanticSettings):
                                       NEURAL_DOODLE["semantic_weight"])
     patch_stride: int = override(SemanticSettings, "patch_stride",
                                  NEURAL_DOODLE["patch_stride"])
-    RECIPES: typing.ClassVar[dict] = {"patch_loss": {
+    RECIPES: typing.ClassVar[dict] = {**GatysSettings.RECIPES, "patch_loss": {
         "gram": dict(GATYS_REGIONS, semantic_weight=10.0, patch_stride=1),
         "mrf": NEURAL_DOODLE}}
     LOSS_FORMS: typing.ClassVar[dict] = {"gram": GATYS_FORM,
@@ -193,7 +200,8 @@ def semantic_transfer(technique, settings, canvas_image, content_image, style_im
                                        settings.recipe())]
         # Each region's sub-image Gram matrices.
         return patches.gram_patch_targets(vgg.sub_model(model, settings.style_layers),
-                                          styles_at[0], regions, settings.style_layers)
+                                          styles_at[0], regions, settings.style_layers,
+                                          settings.style_statistics())
 
     def output_model(targets):
         if patches.needs_whole_output(targets):

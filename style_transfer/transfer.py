@@ -17,7 +17,8 @@ import typing
 import numpy as np
 from PIL import Image
 
-from style_transfer import images, losses, masks, optimize, parameters, reporting, vgg
+from style_transfer import (images, losses, masks, optimize, parameters, reporting,
+                            style_losses, vgg)
 from style_transfer.parameters import ArgumentError, parameter
 
 
@@ -311,6 +312,11 @@ class GatysSettings(ObjectiveSettings):
         "device", "L-BFGS on the device (device; its iterates are L-BFGS-B's; tf is its "
         "old name) or SciPy's L-BFGS-B on the host (scipy).",
         choices=("device", "scipy", "tf"), group="optimisation")
+    style_loss: str = parameter(
+        "gram", "What the style of a layer is: gram (Gatys et al.), mean_std or mmd_linear "
+        "(Li et al. 2017), histogram (Risser et al. 2017), wasserstein (Gaussian W2) or "
+        "sliced_wasserstein (Heitz et al. 2021); each has its own default style_weight "
+        "(style_losses).", choices=style_losses.STYLE_LOSSES, group="objective")
     bounds: bool = parameter(
         False, "Keep every pixel in [0, 255] while optimising (L-BFGS-B's bounds; "
         "projection on the device). Gatys', deep-photo's and CNNMRF's codes clip only when "
@@ -326,6 +332,10 @@ class GatysSettings(ObjectiveSettings):
         high=8.0, group="objective")
 
     BALANCE_SIZE: typing.ClassVar[int] = 512  # The size at which β is β (see above).
+    # Each style loss's own β where the caller gives none (`style_losses`).
+    RECIPES: typing.ClassVar[dict] = {"style_loss": {
+        name: {"style_weight": weight}
+        for name, weight in style_losses.DEFAULT_STYLE_WEIGHTS.items()}}
 
     def validate(self):
         super().validate()
@@ -339,6 +349,16 @@ class GatysSettings(ObjectiveSettings):
     def sizes(self):
         """The sizes to optimise at, coarse to fine."""
         return output_sizes(self.size, self.scales)
+
+    def style_statistics(self):
+        """The style loss's statistics, for `losses.style_target`."""
+        return style_losses.style_statistics(self.style_loss, self.seed)
+
+    def objective(self, model, tv_weight=None, layer_weights=None):
+        """`ObjectiveSettings.objective`, with the style loss's w_l when none are given."""
+        if self.style_loss != "gram":
+            layer_weights = self.style_statistics().layer_weights
+        return super().objective(model, tv_weight, layer_weights)
 
     def pixel_bounds(self):
         """The bounds L-BFGS keeps every pixel in, or None."""

@@ -92,7 +92,7 @@ def test_mixing_is_linear_in_the_weights(layer, rng):
 
 def tiny_trainer(styles, seed=0):
     model = vgg.feature_model(["relu1_1", "relu2_1"], weights="random")
-    grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).grams for s in styles]
+    grams = [losses.style_target(model, s, ["relu1_1", "relu2_1"]).statistics for s in styles]
     objective = losses.Objective(1.0, 1e2, 0.0, ("relu2_1",), {"relu1_1": 0.5, "relu2_1": 0.5})
     network = cin_network.transformer_network(len(styles), base_filters=4, num_residual_blocks=1,
                                       seed=seed)

@@ -250,7 +250,7 @@ def test_zero_mask_gives_exactly_zero_style_gradient_there(random_model, rng):
                                  ["relu1_1"], output_masks={"relu1_1": mask})
     features = rng.normal(size=(16, 16, 64)).astype(np.float32)
     gradient = tape_gradient(
-        lambda f: losses.style_loss(target.grams["relu1_1"], f, mask), features)
+        lambda f: losses.style_loss(target.statistics["relu1_1"], f, mask), features)
     assert np.all(gradient[:, :8] == 0)
     assert np.abs(gradient[:, 8:]).max() > 0
     objective = losses.Objective(0.0, 1.0, 0.0, (), {"relu1_1": 1.0})
@@ -272,7 +272,7 @@ def test_style_targets_compare_images_of_different_sizes(random_model, rng):
     target = losses.style_target(random_model, big, ["relu1_1"])
     big_features = as_numpy(losses.features_of(random_model, big)["relu1_1"])
     expected = gram_reference(big_features.astype(np.float64)) / (64 * 64)
-    np.testing.assert_allclose(as_numpy(target.grams["relu1_1"]), expected, rtol=1e-4)
+    np.testing.assert_allclose(as_numpy(target.statistics["relu1_1"]), expected, rtol=1e-4)
     assert target.masks is None and target.weight == 1.0
 
 

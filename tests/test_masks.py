@@ -140,7 +140,7 @@ def test_two_complementary_masks_pull_each_region_to_its_own_style(random_model,
     def distance(image, region, target):
         features = losses.features_of(random_model, image)["relu1_1"]
         return float(keras.ops.convert_to_numpy(losses.style_loss(
-            target.grams["relu1_1"], features, region)))
+            target.statistics["relu1_1"], features, region)))
 
     for region, own, other in ((left, targets[0], targets[1]),
                                (1 - left, targets[1], targets[0])):
