@@ -1,8 +1,9 @@
 """What differs between Keras backends, in one place: compiling a loss with its gradient,
-a loop that must run one step at a time, and a sparse product that must stay in float64.
+a loop that must run one step at a time, a sparse product that must stay in float64, and
+a constant the compiler must not fold.
 
 Every loss and model in the suite is written in `keras.ops`, so it runs on any backend
-Keras 3 has (`KERAS_BACKEND`: tensorflow, the default, or jax). Three things Keras does
+Keras 3 has (`KERAS_BACKEND`: tensorflow, the default, or jax). Four things Keras does
 not abstract:
 - the gradient of a function with respect to its input, compiled into one program
   (TensorFlow: `tf.function` + `GradientTape`; JAX: `jax.jit` of `jax.value_and_grad`);
@@ -13,7 +14,10 @@ not abstract:
   float64 (its entries reach 1/ε ~ 1e7 and cancel). TensorFlow has float64 sparse
   products on the device. JAX computes in float32 unless told otherwise globally, so
   there the product runs on the host in SciPy (`jax.pure_callback`): 196,608 rows of 25
-  entries at 512x384, 3 channels, 12 ms a product on one core of a 2-core CPU (measured).
+  entries at 512x384, 3 channels, 12 ms a product on one core of a 2-core CPU (measured);
+- a lookup of a constant table at constant positions (`style_losses`' quantile tables read
+  at an output's levels): XLA evaluates it while compiling, a gather of tens of millions
+  of values that took minutes on an H100 machine (measured); `unfolded` hides the table.
 
 The on-device L-BFGS has one implementation per backend in `optimize` (the vectors on
 the device), sharing the host's scalar work. CIN (`cin`, `cin_inference`, `cin_folders`,
@@ -97,6 +101,16 @@ def to_host(tree):
         import jax
         return jax.device_get(tree)
     return keras.tree.map_structure(np.asarray, tree)
+
+
+def unfolded(constant):
+    """`constant`, which the compiler may not fold into the operations that read it (JAX:
+    `optimization_barrier`). TensorFlow's graph optimiser folds only constants below
+    10 MB, so there it is `constant` itself."""
+    if name() == "jax":
+        import jax
+        return jax.lax.optimization_barrier(keras.ops.convert_to_tensor(constant))
+    return constant
 
 
 def serial_loop(count, body, initial):
