@@ -48,6 +48,11 @@ def parameter(default, help, *, low=None, high=None, positive=False, choices=Non
         group=group))
 
 
+def field_help(settings_class, name):
+    """The help text of field `name` of `settings_class`."""
+    return {f.name: f for f in dataclasses.fields(settings_class)}[name].metadata["help"]
+
+
 def override(settings_class, name, default, **changes):
     """Field `name` of `settings_class` with another default (a technique's own reference
     value), and optionally other metadata (help, bounds)."""

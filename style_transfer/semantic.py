@@ -31,8 +31,8 @@ import typing
 
 from style_transfer import images, losses, masks, patches, transfer, vgg
 from style_transfer.transfer import GatysSettings, RegionSettings
-from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
-                                       takes)
+from style_transfer.parameters import (ArgumentError, field_help, override, parameter,
+                                       settings_from, takes)
 
 # Each technique's recipes, one per patch loss: the values of its settings that go with
 # that loss (`RECIPES`, applied by `settings_from` to every setting the caller does not
@@ -61,9 +61,8 @@ _RECIPE_HELP = "; each --patch_loss has its reference's value (semantic.RECIPES)
 def _recipe_field(settings_class, name, default):
     """Field `name` with `default` (the default patch loss's recipe value), its help
     saying that the patch loss chooses it."""
-    field = {f.name: f for f in dataclasses.fields(settings_class)}[name]
     return override(settings_class, name, default,
-                    help=field.metadata["help"].rstrip(".") + _RECIPE_HELP)
+                    help=field_help(settings_class, name).rstrip(".") + _RECIPE_HELP)
 
 
 @dataclasses.dataclass(frozen=True)

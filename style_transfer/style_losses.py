@@ -47,9 +47,10 @@ STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "histogram", "wasserstein",
 
 # β of each loss at 512 px, where Gram's is 1e2 (`transfer.ObjectiveSettings`): the β
 # whose style gradient at the content image is as large as Gram's at 1e2 (geometric mean
-# over four photo x painting pairs on the ImageNet VGG16, 256 px). The normalisation by
-# s_l makes them dimensionless; VGG19's ImageNet weights are not on our machines, so both
-# networks take these.
+# over four photo x painting pairs on the ImageNet VGG16, 256 px). The pictures hardly
+# move with it: a tenth or ten times these look alike (docs/style_losses.md). The
+# normalisation by s_l makes them dimensionless; VGG19's ImageNet weights are not on our
+# machines, so both networks take these.
 DEFAULT_STYLE_WEIGHTS = {"mean_std": 7e6, "mmd_linear": 2e7, "histogram": 6e6,
                          "wasserstein": 5e6, "sliced_wasserstein": 1.5e7}
 

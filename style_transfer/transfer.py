@@ -193,10 +193,6 @@ def output_sizes(size, scales):
 _LAYER = vgg.canonical_layer_name
 
 
-def _field_help(settings_class, name):
-    return {f.name: f for f in dataclasses.fields(settings_class)}[name].metadata["help"]
-
-
 @dataclasses.dataclass(frozen=True)
 class ObjectiveSettings:
     """Eq. 7 of Gatys et al. 2016 and its loss network: what every technique that
@@ -301,8 +297,8 @@ class GatysSettings(ObjectiveSettings):
     """Eq. 7 optimised over the pixels: what the image-optimising techniques share."""
     style_weight: float = parameters.override(
         ObjectiveSettings, "style_weight", ObjectiveSettings.style_weight,
-        help=_field_help(ObjectiveSettings, "style_weight") + " Each other style_loss has "
-        "its own default (style_losses.DEFAULT_STYLE_WEIGHTS).")
+        help=parameters.field_help(ObjectiveSettings, "style_weight") + " Each other "
+        "style_loss has its own default (style_losses.DEFAULT_STYLE_WEIGHTS).")
     size: int = parameter(512, "Longest side of the output in pixels.", low=16,
                           high=16384, group="optimisation")
     scales: tuple[int, ...] | None = parameter(

@@ -129,11 +129,13 @@ def histogram_reference(output, style):
     return total / output.shape[-1] / scale
 
 
-def test_mean_std_is_li_et_al_channel_statistics(rng):
-    output, style = activations(rng, (5, 6, 4)), activations(rng, (7, 4, 4))
-    loss = style_losses.MeanStd()
+@pytest.mark.parametrize("loss, reference", [
+    (style_losses.MeanStd(), mean_std_reference),  # Li et al.'s channel statistics.
+    (style_losses.Wasserstein(), wasserstein_reference)])  # W2 with SciPy's sqrtm.
+def test_each_moment_loss_is_its_literal_reference(rng, loss, reference):
+    output, style = activations(rng, (6, 7, 5)), activations(rng, (8, 5, 5))
     np.testing.assert_allclose(as_numpy(loss.compare(loss.measure(style), output)),
-                               mean_std_reference(output, style), rtol=1e-9)
+                               reference(output, style), rtol=1e-7)
 
 
 def test_statistics_are_weighted_by_soft_masks(rng):
@@ -174,13 +176,6 @@ def test_linear_mmd_is_the_linear_kernel_mmd_over_n_s(rng):
         as_numpy(loss.compare(loss.measure(style), output)),
         mmd_reference(output.reshape(-1, 3), style.reshape(-1, 3), "linear") / 3 / scale,
         rtol=1e-9)
-
-
-def test_wasserstein_is_w2_between_gaussians_with_scipy_sqrtm(rng):
-    output, style = activations(rng, (6, 7, 5)), activations(rng, (8, 5, 5))
-    loss = style_losses.Wasserstein()
-    np.testing.assert_allclose(as_numpy(loss.compare(loss.measure(style), output)),
-                               wasserstein_reference(output, style), rtol=1e-7)
 
 
 def test_wasserstein_is_zero_for_the_same_statistics(rng):
