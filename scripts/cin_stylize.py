@@ -38,6 +38,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+cli.require_tensorflow("cin_stylize")  # CIN is written in TensorFlow.
 import numpy as np  # noqa: E402
 
 from style_transfer import cin, cin_folders, cin_inference, grid, images  # noqa: E402

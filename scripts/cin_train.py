@@ -37,6 +37,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+cli.require_tensorflow("cin_train")  # CIN is written in TensorFlow.
 from style_transfer import cin, reporting  # noqa: E402
 
 _STYLE = cli.input_files("style", "Style images a_s, comma-separated: one per style.")

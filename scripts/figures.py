@@ -26,8 +26,8 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 from absl import flags  # noqa: E402
 
 from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-from style_transfer import (cin, compositing, files, gatys, grid, images, masks,  # noqa: E402
-                            photo, reporting, semantic, vgg)
+from style_transfer import (compositing, files, gatys, grid, images, masks,  # noqa: E402
+                            photo, reporting, semantic, style_losses, vgg)
 
 import numpy as np  # noqa: E402
 
@@ -71,6 +71,7 @@ class Run:
         self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value,
                                            network=_NETWORK.value)
         self.folder = pathlib.Path(_OUTPUT_DIR.value) / name  # Made by the first cell.
+        self.results = {}  # label -> the cell's `transfer.Result`.
 
     def load(self, path, size=None):
         return images.load(path, max_size=size or self.size)
@@ -79,6 +80,7 @@ class Run:
         """One technique run with the common arguments; its image, its report saved."""
         start = time.time()
         result = technique(*args, progress=None, **{**self.common, **options})
+        self.results[label] = result
         stem = "".join(c if c.isalnum() else "_" for c in label)
         files.make_folder(self.folder, "output_dir")
         result.save(self.folder / f"{stem}.png")
@@ -204,8 +206,29 @@ def doodle(run):
             "MRF patches with semantic channels, from noise, coarse to fine")
 
 
+@figure("style_losses", "Li et al. 2017, Risser et al. 2017, Heitz et al. 2021 (style losses)")
+def style_losses_figure(run):
+    """One photo, two paintings, one column per --style_loss at its default weight
+    (`style_losses`), the seconds per iteration under each."""
+    content = run.load(SAMPLES / "content" / "chelsea.jpg")
+    rows, notes, names = [], [], ("starry_night", "great_wave")
+    for painting in names:
+        style = run.load(SAMPLES / "style" / f"{painting}.jpg")
+        row, note = [content, style], [None, None]
+        for loss in style_losses.STYLE_LOSSES:
+            label = f"{painting}_{loss}"
+            row.append(run.cell(label, gatys.style_transfer, content, style, style_loss=loss))
+            seconds = run.results[label].to_json()["seconds_per_iteration"]
+            note.append(f"{seconds:.3g} s/it")
+        rows.append(row)
+        notes.append(note)
+    return (rows, ["content", "style", *style_losses.STYLE_LOSSES], list(names),
+            "the style loss, each at its default weight", notes)
+
+
 @figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)")
 def cin_mix(run):
+    from style_transfer import cin  # TensorFlow's (`backend`): the other figures run on JAX.
     network = cin.StyleNetwork.load(_CIN_MODEL.value)
     rows = network.interpolation_rows(run.load(SAMPLES / "content" / "chelsea.jpg"), 5)
     labels = [f"{t:.2f}" for t in np.linspace(0.0, 1.0, 5)]
@@ -231,9 +254,10 @@ def main(argv):
             continue
         recipe, paper = FIGURES[name]
         run = Run(name)
-        cells, column_labels, row_labels, varies = recipe(run)
+        cells, column_labels, row_labels, varies, *cell_labels = recipe(run)
         picture = grid.draw_grid(cells, title=f"{name}: {paper}", caption=run.caption(varies),
-                                 column_labels=column_labels, row_labels=row_labels)
+                                 column_labels=column_labels, row_labels=row_labels,
+                                 cell_labels=cell_labels[0] if cell_labels else None)
         path = files.make_folder(_OUTPUT_DIR.value, "output_dir") / f"{name}.png"
         images.save(picture.astype(np.float32), path)
         files.write_json(path.with_suffix(".json"), {

@@ -42,7 +42,7 @@ signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 from absl import app, flags  # noqa: E402
 
-from style_transfer import startup  # noqa: E402,F401  (first: quiets the backend's start-up)
+from style_transfer import startup  # noqa: E402  (first: quiets the backend's start-up)
 from style_transfer import parameters, reporting  # noqa: E402
 
 
@@ -57,6 +57,17 @@ ERROR_DETAILS = {}
 _VERBOSE = flags.DEFINE_bool("verbose", False, "On an internal error, print the traceback "
                              "on stderr too.")
 GROUP_OF["verbose"] = "output"
+
+
+def require_tensorflow(command):
+    """Before a CIN command imports its modules: one line and exit 2 where TensorFlow
+    cannot be imported (CIN is written in it, `backend`; a JAX-only machine has none)."""
+    try:
+        startup.tensorflow()
+    except ImportError:
+        print(f"error: {command} needs TensorFlow (CIN is written in it), which this "
+              f"Python cannot import: pip install tensorflow", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def flag_values():

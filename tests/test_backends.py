@@ -85,3 +85,25 @@ def test_each_lbfgs_takes_the_same_iterates_on_both_backends(probes, run):
                                rtol=1e-6)
     if "bounds" in run:
         assert 0.0 <= jax["low"] and jax["high"] <= 255.0
+
+
+def test_a_machine_without_tensorflow_runs_the_rest_and_cin_says_so(tmp_path):
+    """A JAX-only machine (the lent GPU has no TensorFlow): the figures run; each CIN
+    command stops with one line, exit 2, before anything else."""
+    stub = tmp_path / "stub" / "tensorflow"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text('raise ImportError("no TensorFlow here")\n')
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(stub.parent))
+    for name in ("cin_train", "cin_serve", "cin_stylize"):
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"), "--help"],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            f"error: {name} needs TensorFlow (CIN is written in it), which this Python "
+            f"cannot import: pip install tensorflow"]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "figures.py"), "--figure", "alpha_beta",
+         "--size", "32", "--iterations", "1", "--weights", "random", "--output_dir",
+         str(tmp_path / "figures")], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "figures" / "alpha_beta.png").is_file()
