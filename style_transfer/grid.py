@@ -17,7 +17,8 @@ def _font():
     return ImageFont.load_default()
 
 
-def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_height=None):
+def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_height=None,
+              cell_labels=None):
     """Draws a grid of images with labels; each row is scaled to one cell height.
 
     Args:
@@ -29,6 +30,7 @@ def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_he
         row_labels: one label per row, left of it.
         cell_height: pixel height of a cell; default: the first image's height, reduced
             so that the grid is at most `MAX_WIDTH` wide.
+        cell_labels: rows of labels (or None), each drawn under its cell.
 
     Returns:
         (H, W, 3) uint8 array.
@@ -43,8 +45,9 @@ def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_he
         cell_width = (MAX_WIDTH - label_width) // num_columns - 4
         height = max(8, round(cell_width / aspect))
     top = 2 * _LINE + 8 + (_LINE + 4 if column_labels else 0)
+    row_height = height + 4 + (_LINE + 2 if cell_labels else 0)
     canvas = Image.new("RGB", (label_width + num_columns * (cell_width + 4),
-                               top + len(cells) * (height + 4)), "white")
+                               top + len(cells) * row_height), "white")
     draw = ImageDraw.Draw(canvas)
     draw.text((4, 2), title, fill="black", font=_font())
     draw.text((4, 2 + _LINE), caption, fill=(160, 0, 0), font=_font())
@@ -52,7 +55,7 @@ def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_he
         draw.text((label_width + column * (cell_width + 4) + 2, 2 * _LINE + 6), label,
                   fill="black", font=_font())
     for row_index, row in enumerate(cells):
-        y = top + row_index * (height + 4)
+        y = top + row_index * row_height
         if row_index < len(row_labels):
             draw.text((4, y + height // 2 - _LINE // 2), row_labels[row_index],
                       fill="black", font=_font())
@@ -63,6 +66,10 @@ def draw_grid(cells, *, title, caption, column_labels=(), row_labels=(), cell_he
             shape = max(1, round(cell.shape[0] * scale)), max(1, round(cell.shape[1] * scale))
             picture = Image.fromarray(images.to_uint8(images.resize(cell, *shape)))
             canvas.paste(picture, (label_width + column * (cell_width + 4), y))
+            label = cell_labels[row_index][column] if cell_labels else None
+            if label:
+                draw.text((label_width + column * (cell_width + 4) + 2, y + height + 1),
+                          label, fill="black", font=_font())
     return np.asarray(canvas)
 
 

@@ -15,7 +15,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPECTED = {  # name -> (rows, columns)
     "gatys_style_layers": (1, 6), "alpha_beta": (1, 6), "styles": (2, 5),
     "preserve_color": (1, 5), "coarse_to_fine": (1, 3), "masks": (1, 4), "photo": (1, 4),
-    "doodle": (1, 4)}
+    "doodle": (1, 4), "style_losses": (2, 8)}
 
 
 def test_all_figures_at_tiny_size(tmp_path):
@@ -58,3 +58,9 @@ def test_grid_draws_labels_and_keeps_within_the_width():
     assert (picture[:14] < 128).any()  # The title strip has dark text on white.
     wide = grid.draw_grid([[cell] * 60], title="t", caption="c")
     assert wide.shape[1] <= grid.MAX_WIDTH
+    plain = grid.draw_grid([[cell, cell]], title="t", caption="c")
+    labelled = grid.draw_grid([[cell, cell]], title="t", caption="c",
+                              cell_labels=[[None, "0.5 s/it"]])
+    strip = labelled[-14:]  # The line under the row: text under the second cell only.
+    assert labelled.shape[0] > plain.shape[0] and (strip < 128).any()
+    assert not (strip[:, :60] < 128).any()
