@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python benchmarks/iteration.py --output benchmarks/results/iteration.json
 	$(BIN)/python benchmarks/memory.py --output benchmarks/results/memory.json
 	$(BIN)/python benchmarks/masks.py --output benchmarks/results/masks.json
+	$(BIN)/python benchmarks/style_losses.py --output benchmarks/results/style_losses.json
 	$(BIN)/python benchmarks/matting.py --output benchmarks/results/matting.json
 	$(BIN)/python benchmarks/patches.py --output benchmarks/results/patches.json
 	$(BIN)/python benchmarks/optimizer.py --output benchmarks/results/optimizer.json

@@ -1,7 +1,16 @@
-"""What the benchmarks share: which images they measure on, and how figures are saved."""
+"""What the benchmarks share: which images they measure on, how an evaluation is timed on
+any backend, and how figures are saved."""
 
 import json
+import os
 import pathlib
+import platform
+import time
+
+from style_transfer import cli  # noqa: F401  (first: quiets the backend)
+from style_transfer import backend, vgg
+import keras
+import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -23,3 +32,39 @@ def write_results(path, results):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(results, indent=1))
     print(f"wrote {path}")
+
+
+def device_name():
+    """The device the backend computes on, in words."""
+    if backend.name() == "jax":
+        import jax
+        device = jax.devices()[0]
+        return f"{device.platform}: {device.device_kind}"
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def mean_seconds(function, argument, repeats):
+    """Mean wall time of `function(argument)` -> (terms, gradient), after one call that
+    compiles it; the host waits for the device's last result."""
+    def wait(outputs):
+        terms, gradient = outputs
+        return float(np.asarray(gradient).ravel()[0])
+    wait(function(argument))
+    start = time.perf_counter()
+    for _ in range(repeats):
+        outputs = function(argument)
+    wait(outputs)
+    return (time.perf_counter() - start) / repeats
+
+
+def floor_function(model, shape):
+    """One bare forward+backward pass of the feature model: the gradient of the sum of
+    every output, the least an evaluation of a loss on those layers can cost."""
+    def total(image):
+        outputs = model(vgg.preprocess(image)[None])
+        return {"total": sum(keras.ops.sum(value) for value in outputs.values())}
+    return backend.loss_and_gradient_function(total, shape)

@@ -20,9 +20,7 @@ Usage:
 """
 
 import datetime
-import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -30,11 +28,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import SAMPLES, write_results  # noqa: E402
+from benchmarks.common import (SAMPLES, device_name, floor_function,  # noqa: E402
+                               mean_seconds, write_results)
 from style_transfer import cli  # noqa: E402,F401  (first: quiets the backend)
-from style_transfer import backend, gatys, images, losses, optimize, transfer, vgg  # noqa: E402
+from style_transfer import backend, gatys, images, losses, optimize, transfer  # noqa: E402
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["512", "1024", "2048"], "Longest sides to measure.")
 _REPEATS = flags.DEFINE_integer("repeats", 20, "Timed passes per measurement.")
@@ -45,18 +43,6 @@ _END_TO_END = flags.DEFINE_integer("end_to_end_size", 512, "style_transfer's siz
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 SETTINGS = gatys.StyleTransferSettings(weights="random")  # Defaults; weights for speed only.
-
-
-def device_name():
-    if backend.name() == "jax":
-        import jax
-        device = jax.devices()[0]
-        return f"{device.platform}: {device.device_kind}"
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
-    return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
 def peak_memory_bytes():
@@ -70,19 +56,6 @@ def peak_memory_bytes():
     return None
 
 
-def mean_seconds(function, argument, repeats):
-    """Mean wall time of `function(argument)`, after one call that compiles it."""
-    def wait(outputs):
-        terms, gradient = outputs
-        return float(np.asarray(gradient).ravel()[0])  # The host waits for the device.
-    wait(function(argument))
-    start = time.perf_counter()
-    for _ in range(repeats):
-        outputs = function(argument)
-    wait(outputs)
-    return (time.perf_counter() - start) / repeats
-
-
 def problem(size):
     """Model, a 4:3 content image of `size`, and style_transfer's loss on it."""
     height, width = round(size * 3 / 4), size
@@ -92,14 +65,6 @@ def problem(size):
     objective = SETTINGS.objective(model)
     targets = [losses.style_target(model, style, objective.style_layers)]
     return model, content, transfer.loss_function(model, content, targets, objective)
-
-
-def floor_function(model, shape):
-    """One bare forward+backward pass: the gradient of the sum of every output."""
-    def total(image):
-        outputs = model(vgg.preprocess(image)[None])
-        return {"total": sum(keras.ops.sum(value) for value in outputs.values())}
-    return backend.loss_and_gradient_function(total, shape)
 
 
 def measure_size(size):
