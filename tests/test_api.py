@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import style_transfer as st
-from style_transfer import cin, vgg
+from style_transfer import cin, style_losses, vgg
 
 TINY = dict(size=32, iterations=2, weights="random", progress=None)
 
@@ -237,21 +237,47 @@ def test_progress_in_a_log_is_plain_lines_naming_each_stage(pictures, capfd):
     assert "3/3  total " in printed
 
 
-@pytest.mark.parametrize("technique", ["style_transfer", "multi_style", "mask_style",
-                                       "region_style", "patch_style", "doodle_2_art",
-                                       "photo_style"])
+TECHNIQUES = ["style_transfer", "multi_style", "mask_style", "region_style", "patch_style",
+              "doodle_2_art", "photo_style"]
+
+
+def arguments_of(technique, p):
+    """Each optimising technique's positional arguments, from the `pictures` fixture."""
+    return {"style_transfer": (p["content"], p["style"]),
+            "multi_style": (p["content"], [p["style"]], [p["left"]]),
+            "mask_style": (p["content"], [p["style"]], [p["left"]]),
+            "region_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
+            "patch_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
+            "doodle_2_art": (p["content_map"], p["style"], p["style_map"]),
+            "photo_style": (p["content"], p["style"], p["content_map"], p["style_map"])
+            }[technique]
+
+
+@pytest.mark.parametrize("technique", TECHNIQUES)
 def test_every_technique_runs_on_vgg16(pictures, technique):
-    p = pictures
-    arguments = {"style_transfer": (p["content"], p["style"]),
-                 "multi_style": (p["content"], [p["style"]], [p["left"]]),
-                 "mask_style": (p["content"], [p["style"]], [p["left"]]),
-                 "region_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
-                 "patch_style": (p["content"], p["style"], p["content_map"], p["style_map"]),
-                 "doodle_2_art": (p["content_map"], p["style"], p["style_map"]),
-                 "photo_style": (p["content"], p["style"], p["content_map"], p["style_map"])}
-    result = getattr(st, technique)(*arguments[technique], network="vgg16", **TINY)
+    result = getattr(st, technique)(*arguments_of(technique, pictures), network="vgg16",
+                                    **TINY)
     assert result.settings.network == "vgg16" and result.weights.network == "vgg16"
     assert np.isfinite(result.image).all()
+
+
+@pytest.mark.parametrize("technique, style_loss", list(zip(TECHNIQUES, [
+    "sliced_wasserstein", "histogram", "mean_std", "wasserstein", "mmd_linear",
+    "sliced_wasserstein", "wasserstein"])))
+def test_every_technique_takes_the_style_losses(pictures, technique, style_loss):
+    """Each technique with a loss beyond Gram, each loss in one or two techniques (the
+    doodle and patch_style through their Gram patch mode): the loss's own default
+    weight, w_l = 1, and a run that lowers the loss."""
+    gram_mode = {"patch_loss": "gram"} if technique in ("patch_style", "doodle_2_art") else {}
+    result = getattr(st, technique)(*arguments_of(technique, pictures), style_loss=style_loss,
+                                    **gram_mode, **TINY)
+    objective = result.stages[-1].objective
+    assert result.settings.style_loss == style_loss
+    assert result.settings.style_weight == style_losses.DEFAULT_STYLE_WEIGHTS[style_loss]
+    assert set(objective.style_layer_weights.values()) == {1.0}
+    history = result.history
+    assert np.isfinite(result.image).all() and np.isfinite(history[-1].losses["style"])
+    assert history[-1].losses["total"] < history[0].losses["total"]
 
 
 def test_cin_trains_on_vgg16_with_magentas_layers(tmp_path, rng):
