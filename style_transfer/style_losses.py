@@ -353,11 +353,11 @@ class SlicedWasserstein(StyleStatistics):
 
     def statistics(self, values, q, like):
         directions = self.directions(values.shape[1])
+        projected = values if directions is None else values @ directions
         levels = _uniform_levels(min(len(values), QUANTILES))
-        statistics = {"quantiles": _tensor(_quantile_table(values @ directions, q, levels),
-                                           like),
+        statistics = {"quantiles": _tensor(_quantile_table(projected, q, levels), like),
                       "scale": _scale(values, q)}
-        return statistics | ({} if self.name == "histogram" else
+        return statistics | ({} if directions is None else
                              {"directions": _tensor(directions, like)})
 
     def distance(self, target, flat, weights, total):
@@ -400,8 +400,8 @@ class Histogram(SlicedWasserstein):
     name = "histogram"
 
     def directions(self, channels):
-        """The channel axes."""
-        return np.eye(channels)
+        """None: the channel axes themselves, no projection."""
+        return None
 
 
 def style_statistics(name, seed=0):
