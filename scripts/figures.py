@@ -71,7 +71,7 @@ class Run:
         self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value,
                                            network=_NETWORK.value)
         self.folder = pathlib.Path(_OUTPUT_DIR.value) / name  # Made by the first cell.
-        self.results = {}  # label -> the cell's `transfer.Result`.
+        self.reports = {}  # label -> the cell's run report, as written.
 
     def load(self, path, size=None):
         return images.load(path, max_size=size or self.size)
@@ -80,12 +80,11 @@ class Run:
         """One technique run with the common arguments; its image, its report saved."""
         start = time.time()
         result = technique(*args, progress=None, **{**self.common, **options})
-        self.results[label] = result
         stem = "".join(c if c.isalnum() else "_" for c in label)
         files.make_folder(self.folder, "output_dir")
         result.save(self.folder / f"{stem}.png")
-        reporting.write_report(self.folder / f"{stem}.json",
-                               {**result.to_json(), "figure": self.name, "cell": label},
+        self.reports[label] = {**result.to_json(), "figure": self.name, "cell": label}
+        reporting.write_report(self.folder / f"{stem}.json", self.reports[label],
                                start_time=start)
         return result.image
 
@@ -218,7 +217,7 @@ def style_losses_figure(run):
         for loss in style_losses.STYLE_LOSSES:
             label = f"{painting}_{loss}"
             row.append(run.cell(label, gatys.style_transfer, content, style, style_loss=loss))
-            seconds = run.results[label].to_json()["seconds_per_iteration"]
+            seconds = run.reports[label]["seconds_per_iteration"]
             note.append(f"{seconds:.3g} s/it")
         rows.append(row)
         notes.append(note)

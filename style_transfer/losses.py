@@ -155,8 +155,7 @@ class GramStatistics:
     style target measures of the style image (`measure`) and how the output is compared
     with it (`compare`). The other statistics, and how to pick one, are in `style_losses`.
     """
-    name = "gram"
-    layer_weights = "inverse_square"  # w_l = 1/N_l² (Gatys' code), `ObjectiveSettings`.
+    name = "gram"  # Its w_l are `ObjectiveSettings.LAYER_WEIGHTS`' default, 1/N_l².
 
     def measure(self, features, mask=None):
         """Â^l: the Gram matrix per position of the style (or of its region)."""
