@@ -226,6 +226,11 @@ class ObjectiveSettings:
     pooling: str = parameter("max", "Network pooling: max (the trained network's, and the "
                                     "reference codes') or avg (Gatys et al.'s paper).",
                              choices=vgg.POOLINGS, group="network")
+    padding: str = parameter("replicate", "How the network's convolutions pad: replicate "
+                                          "(the edge repeated: no frame along the picture's "
+                                          "edges) or zeros (the trained network's, and the "
+                                          "reference codes').",
+                             choices=vgg.PADDINGS, group="network")
     weights: str = parameter("imagenet", "Network weights: imagenet (vgg_weights/, the Keras "
                                          "cache, or a download), random (plumbing only: its "
                                          "pictures mean nothing), or a weights file.",
@@ -268,7 +273,7 @@ class ObjectiveSettings:
         build = vgg.build_feature_model if fresh else vgg.feature_model
         return build(list(self.content_layers) + list(self.style_layers),
                      pooling=self.pooling, weights=self.weights, seed=self.seed,
-                     network=self.network)
+                     network=self.network, padding=self.padding)
 
     def objective(self, model, tv_weight=None, layer_weights=None):
         """The effective `losses.Objective`, w_l resolved from the model's layers.

@@ -45,6 +45,13 @@ _LAYER_PATTERN = re.compile(r"(?:relu|conv)\d+_\d+|pool\d+")
 CONTENT_LAYERS = ("relu4_2",)  # Gatys et al. 2016, Sec. 3 ("conv4_2"); in both networks.
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")  # Same section.
 POOLINGS = ("max", "avg")
+# How each 3x3 convolution pads its input: "zeros", the trained network's own (Keras' and
+# Caffe's "same"), or "replicate", the edge row and column repeated. With zeros every
+# layer sees a dark border that the image does not have, and an optimised picture answers
+# it with a frame of lines a few pixels in from its edges (docs/pictures.md).
+# crowsonkb/style-transfer-pytorch replicates at the first convolution ("Reduces edge
+# artifacts"); the frame here sits where deeper layers pad, so every convolution does.
+PADDINGS = ("zeros", "replicate")
 
 
 def canonical_layer_name(name):
@@ -282,6 +289,20 @@ def resolve_weights(weights, seed=0, network=VGG19):
     return Weights("imagenet", path, files.sha256(path), network=network.name)
 
 
+class ReplicatePadding(keras.layers.Layer):
+    """Pads height and width by one position, repeating the edge: what a 3x3 convolution
+    without padding then needs to keep the size (for one position, NumPy's "symmetric"
+    mode repeats the edge, and every backend's pad has it)."""
+
+    def call(self, inputs):
+        return keras.ops.pad(inputs, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="symmetric")
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, channels_ = input_shape
+        return (batch, None if height is None else height + 2,
+                None if width is None else width + 2, channels_)
+
+
 def _randomize(model, seed):
     """He-normal kernels and zero biases from a seeded NumPy generator (backend-independent)."""
     rng = np.random.default_rng(seed)
@@ -294,26 +315,34 @@ def _randomize(model, seed):
                 np.zeros_like(bias)])
 
 
-def feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19):
+def feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19,
+                  padding="zeros"):
     """Builds a network truncated after the deepest requested layer
     (`build_feature_model`), or returns the one built before for the same arguments: a
     notebook or a figure that runs a technique many times builds the network once.
     """
     network = get_network(network)
-    if pooling not in POOLINGS:
-        raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
+    _check_choices(pooling, padding)
     names = tuple(network.layer(name) for name in layers)
     return _cached_model(names, pooling, resolve_weights(weights, seed, network), network,
-                         keras.config.dtype_policy().name)
+                         padding, keras.config.dtype_policy().name)
+
+
+def _check_choices(pooling, padding):
+    if pooling not in POOLINGS:
+        raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
+    if padding not in PADDINGS:
+        raise ArgumentError("padding", f"{padding!r}: use {' or '.join(PADDINGS)}")
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_model(layers, pooling, weights, network, dtype_policy):
+def _cached_model(layers, pooling, weights, network, padding, dtype_policy):
     del dtype_policy  # Part of the key: a float64 model is another model.
-    return build_feature_model(layers, pooling, weights, network=network)
+    return build_feature_model(layers, pooling, weights, network=network, padding=padding)
 
 
-def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19):
+def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, network=VGG19,
+                        padding="zeros"):
     """Builds a network truncated after the deepest requested layer.
 
     Args:
@@ -324,6 +353,7 @@ def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, netwo
             a weights file, or a `Weights`.
         seed: the seed of random weights.
         network: a `Network` or its name ("vgg19", "vgg16").
+        padding: "zeros" (the trained network's) or "replicate" (`PADDINGS`).
 
     Returns:
         A `keras.Model` from a preprocessed batch (B, H, W, 3) to a dict that maps each
@@ -334,12 +364,11 @@ def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, netwo
     its `network` the `Network`.
 
     Raises:
-        ValueError: unknown layer or pooling, missing ImageNet weights, or a weights
-            file of the wrong shape (`ArgumentError` naming `weights` or `pooling`).
+        ValueError: unknown layer, pooling or padding, missing ImageNet weights, or a
+            weights file of the wrong shape (`ArgumentError` naming the argument).
     """
     network = get_network(network)
-    if pooling not in POOLINGS:
-        raise ArgumentError("pooling", f"{pooling!r}: use avg or max")
+    _check_choices(pooling, padding)
     weights = resolve_weights(weights, seed, network)
     wanted = {network.layers[network.layer(name)]: network.layer(name) for name in layers}
     if not wanted:
@@ -366,6 +395,12 @@ def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, netwo
     for keras_layer in full.layers[1:deepest + 2]:  # layers[0] is the input layer.
         if isinstance(keras_layer, keras.layers.MaxPooling2D) and pooling == "avg":
             x = keras.layers.AveragePooling2D(2, strides=2, name=keras_layer.name)(x)
+        elif isinstance(keras_layer, keras.layers.Conv2D) and padding == "replicate":
+            x = ReplicatePadding(name=f"{keras_layer.name}_padding")(x)
+            convolution = keras.layers.Conv2D.from_config(
+                {**keras_layer.get_config(), "padding": "valid"})
+            x = convolution(x)
+            convolution.set_weights(keras_layer.get_weights())
         else:
             x = keras_layer(x)
         if keras_layer.name in wanted:

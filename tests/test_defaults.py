@@ -129,6 +129,7 @@ def test_gatys_family_is_gatys_recipe(rng, technique):
     layers = list(vgg.STYLE_LAYERS) + ["relu4_2"]
     assert objective.style_layers == list(vgg.STYLE_LAYERS) and objective.tv_weight == 0
     assert settings.pooling == "max" and settings.init == "content"
+    assert settings.padding == "replicate"  # This suite's choice (vgg.PADDINGS).
     pairs = []
     for output_size, style_size in cases(rng):
         output = random_features(rng, output_size, layers)
@@ -286,6 +287,7 @@ def test_cin_train_is_magenta(rng, network, layers):
     objective = settings.objective(ChannelCounts())
     assert objective.style_layers == layers and list(objective.content_layers) == [layers[2]]
     assert settings.pooling == "avg" and settings.learning_rate == 1e-3
+    assert settings.padding == "zeros"  # slim's vgg_16.
     pairs = []
     for output_size, style_size in cases(rng):
         style = random_features(rng, style_size, layers)

@@ -56,6 +56,47 @@ def test_pooling_choice():
         vgg.feature_model(["relu3_1"], pooling="min", weights="random")
 
 
+def test_replicate_padding_lets_a_flat_image_stay_flat_in_every_layer():
+    """With the edge repeated, the network sees no border: a flat image gives the same
+    activations at every position of every layer. With zeros, its border differs."""
+    layers = ["relu1_1", "relu2_2", "relu3_3", "relu4_3", "relu5_1"]
+    flat = np.full((1, 40, 48, 3), 9.0, np.float32)
+    for padding, varies in (("replicate", False), ("zeros", True)):
+        model = vgg.feature_model(layers, weights="random", network="vgg16", padding=padding)
+        for layer, features in model(flat).items():
+            spread = np.ptp(keras.ops.convert_to_numpy(features)[0], axis=(0, 1)).max()
+            assert (spread > 1e-3) == varies, (padding, layer, spread)
+    with pytest.raises(ArgumentError, match="padding: 'reflect'"):
+        vgg.feature_model(layers, weights="random", padding="reflect")
+
+
+def test_replicate_padding_is_a_convolution_of_the_edge_repeated(rng):
+    """relu1_1 against a loop over the 3x3 window of the edge-padded image; and away from
+    the border (farther than the receptive field reaches) the paddings agree."""
+    image = rng.normal(0, 50, (1, 48, 40, 3)).astype(np.float32)
+    replicate = vgg.feature_model(["relu1_1", "relu3_1"], weights="random", padding="replicate")
+    zeros = vgg.feature_model(["relu1_1", "relu3_1"], weights="random", padding="zeros")
+    kernel, bias = replicate.get_layer("block1_conv1").get_weights()
+    padded = np.pad(image[0].astype(np.float64), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    expected = np.zeros(image.shape[1:3] + (kernel.shape[-1],))
+    for y in range(image.shape[1]):
+        for x in range(image.shape[2]):
+            for dy in range(3):
+                for dx in range(3):
+                    expected[y, x] += padded[y + dy, x + dx] @ kernel[dy, dx]
+    expected = np.maximum(expected + bias, 0)
+    ours, theirs = replicate(image), zeros(image)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours["relu1_1"])[0], expected,
+                               rtol=1e-4, atol=1e-3)
+    # relu1_1's border is one position; relu3_1 (two poolings) sees 10 pixels around.
+    for layer, margin in (("relu1_1", 1), ("relu3_1", 3)):
+        inner = (0, slice(margin, -margin), slice(margin, -margin))
+        assert ours[layer][inner].shape[0] >= 4
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(ours[layer])[inner],
+                                   keras.ops.convert_to_numpy(theirs[layer])[inner],
+                                   rtol=1e-5, atol=1e-4)
+
+
 def test_preprocess_is_caffe_convention_and_deprocess_inverts_it(rng):
     image = rng.uniform(0, 255, (5, 7, 3))
     pre = keras.ops.convert_to_numpy(vgg.preprocess(image))
