@@ -66,3 +66,14 @@ def test_no_technique_imports_another():
 def test_the_technique_modules_are_all_listed():
     listed = set().union(*TECHNIQUES.values())
     assert listed <= {path.stem for path in PACKAGE.glob("*.py")}
+
+
+def test_the_command_line_stays_thin():
+    """The library is the product: cli.py holds flags, checks and exit codes only, and a
+    script is one call into the library (figures.py, a set of recipes, is the exception)."""
+    lines = lambda path: len(path.read_text().splitlines())
+    assert lines(PACKAGE / "cli.py") <= 350
+    scripts = PACKAGE.parent / "scripts"
+    long = {path.name: lines(path) for path in scripts.glob("*.py")
+            if path.name != "figures.py" and lines(path) > 150}
+    assert not long, f"scripts over 150 lines: {long}"
