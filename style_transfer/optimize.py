@@ -495,9 +495,10 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
     compact inverse Hessian of the m newest pairs (`_CompactHessian`), Moré & Thuente's
     line search with L-BFGS-B's settings (`line_search.search`), a first step of 1/‖d‖,
     a pair skipped when sᵀy <= ε (-gᵀs), and on a failed line search or a direction that
-    does not descend the pairs dropped and the search tried again from the gradient. With
-    bounds, the iterate is projected into them and pixels held at a bound by the gradient
-    do not move.
+    does not descend the pairs dropped and the search tried again from the gradient, and
+    the end at a step that lowers nothing (L-BFGS-B's ftol test at ftol 0). With bounds,
+    the iterate is projected into them and pixels held at a bound by the gradient do not
+    move.
 
     Args:
         loss_fn, init_image, max_iterations, bounds, callback: as `lbfgs`.
@@ -567,8 +568,15 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
                 w_y[[slot, slot + num_corrections]] = sy, yy
                 hessian.add(slot, w_y)
             w_g = w_g_new
+            previous = losses["total"]
             x, g, losses = x_new, g_new, _floats(terms)
             recorder.record(losses, keras.ops.reshape(x, shape))
+            if previous - losses["total"] <= 0.0:
+                # L-BFGS-B's test (fold - f) <= factr ε max(|fold|, |f|, 1), with factr 0
+                # (ftol 0): a step that lowered nothing ends the run, as SciPy's does,
+                # where the line search would otherwise repeat the same warning.
+                stop_reason = "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH"
+                break
             if len(recorder.evaluation_seconds) > (MAX_EVALUATIONS_PER_ITERATION
                                                    * max_iterations):
                 stop_reason = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"

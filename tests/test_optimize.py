@@ -273,6 +273,31 @@ def test_the_line_search_is_scipys_dcsrch(rng):
             # (SciPy's wrapper returns no step after a warning; dcsrch's is the last.)
 
 
+def test_a_step_that_lowers_nothing_ends_the_device_run_as_it_ends_scipys(rng, monkeypatch):
+    """L-BFGS-B stops when (f_old - f) <= factr ε max(|f_old|, |f|, 1), at ftol 0 when a
+    step lowers nothing; a line search that ends in a warning at a vanishing step (float
+    noise in the value, as wasserstein's eigenvalues gave) must not repeat every iteration
+    to the end. The search is made to return such a step at the fifth iteration."""
+    original = line_search.search
+    calls = []
+
+    def search(phi, f0, g0, stp, **settings):
+        calls.append(stp)
+        if len(calls) < 5:
+            return original(phi, f0, g0, stp, **settings)
+        phi(1e-30)
+        return 1e-30, "WARNING: ROUNDING ERRORS PREVENT PROGRESS"
+
+    monkeypatch.setattr(line_search, "search", search)
+    scales = np.exp(rng.uniform(0, np.log(1e4), SHAPE))
+    result = optimize.lbfgs_device(quadratic(rng.uniform(0, 255, SHAPE), scales),
+                                   np.zeros(SHAPE), max_iterations=50)
+    assert result.stop_reason == "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH"
+    assert result.num_iterations == 5 and len(calls) == 5
+    totals = [step.losses["total"] for step in result.history]
+    assert totals[4] < totals[3] and totals[5] == totals[4]
+
+
 def test_the_device_lbfgs_settings_are_pinned(rng, monkeypatch):
     """m = 10 pairs on the device; L-BFGS-B's line search: ftol 1e-3, gtol 0.9, xtol 0.1,
     steps in [0, 1e10], at most 20 evaluations."""
