@@ -24,7 +24,7 @@ and backward pass itself.
 Two pitfalls of the usual scipy-based scripts are avoided here:
 - SciPy's default `ftol`/`gtol` stop long before the image converges on this loss, so
   both are 0: the run makes the requested number of iterations unless the line search
-  itself fails, and the stop reason is reported.
+  itself fails or a step lowers nothing at all, and the stop reason is reported.
 - Restarting `minimize` every few iterations (to save checkpoints) throws away the
   curvature memory; here one run goes to the end and a callback reports progress and
   saves checkpoints.
