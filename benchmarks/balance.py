@@ -28,7 +28,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.common import image_paths, write_results  # noqa: E402
 from style_transfer import cli  # noqa: E402,F401  (quiets TensorFlow)
-from style_transfer import images, vgg  # noqa: E402
+from style_transfer import gatys, images, vgg  # noqa: E402
 import numpy as np  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["256", "512"], "Longest sides to check.")
@@ -38,8 +38,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def recipe_terms(weights, content, style, start, size):
     """Gatys' recipe, in NumPy on the features of the same network."""
-    model = vgg.feature_model(list(vgg.STYLE_LAYERS) + ["relu4_2"], pooling="max",
-                              weights=weights)
+    settings = gatys.StyleTransferSettings()  # The command's network: pooling, padding.
+    model = vgg.feature_model(list(vgg.STYLE_LAYERS) + ["relu4_2"], pooling=settings.pooling,
+                              weights=weights, padding=settings.padding)
 
     def features(image):
         batch = model(vgg.preprocess(np.asarray(image, np.float32))[None])

@@ -2,7 +2,8 @@
 
 Measured in one process, on the same images, network and loss:
 - floor: one bare forward+backward pass of the truncated VGG19 (to relu5_1), the least
-  that a loss-and-gradient evaluation can cost;
+  that a loss-and-gradient evaluation can cost (and the same with the trained network's
+  zero padding, to show what style_transfer's replicated edges cost);
 - ours: one loss-and-gradient evaluation (`optimize.loss_and_gradient_function`), and
   seconds per L-BFGS iteration over a short run with style_transfer's optimiser (an
   iteration costs 1-2 evaluations);
@@ -73,7 +74,8 @@ def gatys_problem(weights, size, full_network=False):
     content = images.load(content_path, max_size=size)
     style = images.load(style_path, max_size=size)
     layers = list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS) + (["pool5"] if full_network else [])
-    model = vgg.feature_model(layers, pooling=SETTINGS.pooling, weights=weights)
+    model = vgg.feature_model(layers, pooling=SETTINGS.pooling, weights=weights,
+                              padding=SETTINGS.padding)
     objective = SETTINGS.objective(model)
     style_targets = [losses.style_target(model, style, list(vgg.STYLE_LAYERS))]
     loss = transfer.loss_function(model, content, style_targets, objective)
@@ -97,18 +99,25 @@ def measure_size(weights, size):
     shape = content.shape
     image = tf.constant(content)
     floor = mean_seconds(floor_function(model, shape), image, _REPEATS.value)
+    # The same network as the trained one pads, with zeros: what replicating costs.
+    zeros = vgg.feature_model(list(model.output), pooling=SETTINGS.pooling, weights=weights,
+                              padding="zeros")
+    zeros_floor = mean_seconds(floor_function(zeros, shape), image, _REPEATS.value)
     evaluation = mean_seconds(optimize.loss_and_gradient_function(loss, shape), image,
                               _REPEATS.value)
     run = optimize.minimize(loss, content, max_iterations=_ITERATIONS.value, **OPTIMIZER)
     figures = {"size": size, "image_shape": list(shape[:2]),
                "floor_seconds": floor, "evaluation_seconds": evaluation,
                "evaluation_over_floor": evaluation / floor,
+               "zero_padding_floor_seconds": zeros_floor,
+               f"{SETTINGS.padding}_padding_over_zeros": floor / zeros_floor,
                "lbfgs_seconds_per_iteration": run.seconds_per_iteration,
                "lbfgs_seconds_per_evaluation": run.seconds_per_evaluation,
                "lbfgs_evaluations_per_iteration": (run.num_evaluations - 1)
                / max(run.num_iterations, 1)}
     print(f"{size:>5} px {shape[1]}x{shape[0]}: floor {floor:.3f} s, evaluation "
-          f"{evaluation:.3f} s ({evaluation / floor:.2f}x floor), L-BFGS "
+          f"{evaluation:.3f} s ({evaluation / floor:.2f}x floor; the floor with zero "
+          f"padding {zeros_floor:.3f} s), L-BFGS "
           f"{run.seconds_per_iteration:.3f} s/iteration, {run.seconds_per_evaluation:.3f} "
           f"s/evaluation", flush=True)
     return figures

@@ -85,7 +85,7 @@ def main(argv):
     del argv  # Unused.
     content_path, style_path = image_paths()
     model = vgg.feature_model(list(vgg.CONTENT_LAYERS + vgg.STYLE_LAYERS),
-                              weights=vgg.Weights("random", seed=0))
+                              weights=vgg.Weights("random", seed=0), padding=SETTINGS.padding)
     results = []
     for size in (int(s) for s in _SIZES.value):
         content = images.load(content_path, max_size=size)
