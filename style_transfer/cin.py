@@ -82,8 +82,7 @@ class CINSettings(ObjectiveSettings):
         ObjectiveSettings, "style_layer_weights", None,
         help="w_l, one per style layer (Eq. 5); default 1 each (Magenta).")
     pooling: str = override(ObjectiveSettings, "pooling", "avg")
-    # Magenta's loss network (slim's vgg_16, "SAME" convolutions) pads with zeros, and the
-    # trained network's edges are its own transformer's reflection padding's business.
+    # Magenta's loss network (slim's vgg_16, "SAME" convolutions) pads with zeros.
     padding: str = override(ObjectiveSettings, "padding", "zeros")
     image_size: int = parameter(256, "Side of the square training crops (a multiple of 4).",
                                 low=16, high=4096, group="training")
