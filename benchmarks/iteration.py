@@ -29,7 +29,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import image_paths, write_results  # noqa: E402
+from benchmarks.common import (floor_function, image_paths, mean_seconds,  # noqa: E402
+                               write_results)
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
 from style_transfer import gatys, images, losses, optimize, transfer, vgg  # noqa: E402
 import keras  # noqa: E402
@@ -59,15 +60,6 @@ def default_weights():
     return on_disk or vgg.Weights("random", seed=0)
 
 
-def mean_seconds(function, argument, repeats):
-    function(argument)  # Trace and warm up.
-    start = time.perf_counter()
-    for _ in range(repeats):
-        result = function(argument)
-    tf.nest.map_structure(lambda t: t.numpy(), result)  # Wait for the last one.
-    return (time.perf_counter() - start) / repeats
-
-
 def gatys_problem(weights, size, full_network=False):
     """Model, content, style, targets and the loss function at one size."""
     content_path, style_path = image_paths()
@@ -80,18 +72,6 @@ def gatys_problem(weights, size, full_network=False):
     style_targets = [losses.style_target(model, style, list(vgg.STYLE_LAYERS))]
     loss = transfer.loss_function(model, content, style_targets, objective)
     return model, content, style, loss, objective
-
-
-def floor_function(model, shape):
-    """One bare forward+backward pass of the feature model, for the same input."""
-    @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32)])
-    def forward_backward(image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            outputs = model(vgg.preprocess(image)[None])
-            total = tf.add_n([tf.reduce_sum(v) for v in outputs.values()])
-        return tape.gradient(total, image)
-    return forward_backward
 
 
 def measure_size(weights, size):
