@@ -77,3 +77,16 @@ def test_the_command_line_stays_thin():
     long = {path.name: lines(path) for path in scripts.glob("*.py")
             if path.name != "figures.py" and lines(path) > 150}
     assert not long, f"scripts over 150 lines: {long}"
+
+
+def test_every_planted_bug_still_finds_its_line():
+    """`make mutate` plants each bug of tests/mutations.txt by finding its line; a line
+    that moved or changed would turn the bug into a "stale" report that tests nothing."""
+    import sys
+    sys.path.insert(0, str(PACKAGE.parent / "tests"))
+    import mutate
+    for what, file, find, replace, tests in mutate.mutations(PACKAGE.parent / "tests" /
+                                                             "mutations.txt"):
+        assert (PACKAGE.parent / file).read_text().count(find) == 1, what
+        assert find != replace and all((PACKAGE.parent / test.split("::")[0]).is_file()
+                                       for test in tests), what
