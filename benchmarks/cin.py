@@ -29,10 +29,9 @@ import time
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from style_transfer import cli  # noqa: E402,F401  (first: quiets TensorFlow)
-from style_transfer import cin, cin_inference, cin_network, losses  # noqa: E402
-from benchmarks.common import write_results  # noqa: E402
+from style_transfer import cin_inference, cin_network  # noqa: E402
+from benchmarks.common import cin_training_steps_per_second, write_results  # noqa: E402
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
@@ -43,31 +42,6 @@ _IMAGES = flags.DEFINE_integer("images", 10, "Timed stylisations per size.")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 
-def train_steps_per_second(network, rng):
-    """Adam steps of cin_train's loss at 256 px, batch 4, after one traced step."""
-    settings = cin.CINSettings(weights="random")  # cin_train's defaults (Magenta's).
-    model = settings.feature_model()
-    objective = settings.objective(model)
-    styles = rng.uniform(0, 255, (2, 256, 256, 3)).astype(np.float32)
-    grams = [losses.style_target(model, s, objective.style_layers).statistics for s in styles]
-    trainer = cin.StyleTrainer(network, model, grams, objective, keras.optimizers.Adam(1e-3))
-    strategy = tf.distribute.get_strategy()  # One device, as cin_train on one CPU.
-    step = trainer.step_function(strategy, batch_size=4)
-    photos = rng.uniform(0, 255, (16, 256, 256, 3)).astype(np.float32)
-    styles = np.zeros(16, np.int32)  # One style per batch, as cin_train draws them.
-    batches = iter(tf.data.Dataset.from_tensor_slices((photos, styles))
-                   .batch(4, drop_remainder=True).repeat())
-    step(batches)  # Trace.
-    start = time.perf_counter()
-    for _ in range(_TRAIN_STEPS.value):
-        loss = step(batches)
-    float(loss)  # Wait for the last step.
-    steps_per_second = _TRAIN_STEPS.value / (time.perf_counter() - start)
-    print(f"training at 256 px, batch 4: {steps_per_second:.3f} steps/s "
-          f"({1 / steps_per_second:.1f} s/step)", flush=True)
-    return steps_per_second
-
-
 def main(argv):
     del argv  # Unused.
     rng = np.random.default_rng(0)
@@ -76,7 +50,8 @@ def main(argv):
                "auto_precision_here": cin_inference.resolve_precision("auto"),
                "ONEDNN_MAX_CPU_ISA": os.environ.get("ONEDNN_MAX_CPU_ISA")}
     if _TRAIN_STEPS.value:
-        results["train_steps_per_second_256_batch4"] = train_steps_per_second(network, rng)
+        results["train_steps_per_second_256_batch4"] = cin_training_steps_per_second(
+            network, rng, size=256, batch_size=4, steps=_TRAIN_STEPS.value)
     weights = np.array([[0.5, 0.5]], np.float32)
     narrow = cin_network.transformer_network(2, base_filters=16)
     for variable in network.weights + narrow.weights:  # Trained-looking γ and β.

@@ -1,6 +1,7 @@
 """What the benchmarks share: which images they measure on, how an evaluation is timed on
 any backend, and how figures are saved."""
 
+import itertools
 import json
 import os
 import pathlib
@@ -68,3 +69,38 @@ def floor_function(model, shape):
         outputs = model(vgg.preprocess(image)[None])
         return {"total": sum(keras.ops.sum(value) for value in outputs.values())}
     return backend.loss_and_gradient_function(total, shape)
+
+
+def cin_training_steps_per_second(network, rng, size, batch_size, steps):
+    """cin_train's Adam steps per second on one device, `network` trained on two random
+    styles with cin_train's loss (random VGG weights: speed does not depend on them), at
+    `size` px with `batch_size` photos held in memory (the step alone, not the decoding),
+    over `steps` steps after one that compiles."""
+    from style_transfer import cin, distribute, losses
+    settings = cin.CINSettings(weights="random")  # cin_train's defaults (Magenta's).
+    model = settings.feature_model()
+    objective = settings.objective(model)
+    styles = rng.uniform(0, 255, (2, size, size, 3)).astype(np.float32)
+    grams = [losses.style_target(model, s, objective.style_layers).statistics for s in styles]
+    optimizer = keras.optimizers.Adam(settings.learning_rate)
+    optimizer.build(network.trainable_variables)
+    trainer = cin.StyleTrainer(network, model, grams, objective, optimizer)
+    photos = rng.uniform(0, 255, (batch_size, size, size, 3)).astype(np.float32)
+    styles = np.zeros(batch_size, np.int32)  # One style per batch, as cin_train draws them.
+    if backend.name() == "tensorflow":
+        import tensorflow as tf
+        strategy = tf.distribute.get_strategy()  # One device, as cin_train on one CPU.
+        batches = iter(tf.data.Dataset.from_tensors((photos, styles)).repeat())
+    else:
+        strategy = distribute.create("one_device")
+        batches = itertools.repeat((photos, styles))
+    step = distribute.step_function(trainer, strategy, batch_size)
+    float(step(batches))  # Compiles.
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss = step(batches)
+    float(loss)  # Waits for the last step.
+    steps_per_second = steps / (time.perf_counter() - start)
+    print(f"training at {size} px, batch {batch_size}: {steps_per_second:.3f} steps/s "
+          f"({1 / steps_per_second:.2f} s/step)", flush=True)
+    return steps_per_second

@@ -12,8 +12,10 @@ objective; random weights: speed does not depend on them):
 - peak device memory after the size (the backend's allocator; absent on a CPU).
 Then style_transfer itself, end to end, at 512 px with its defaults (500 iterations).
 
-CIN's training and stylisation (written in TensorFlow, `backend`) are measured only on
-the TensorFlow backend; on another the JSON says so.
+Then CIN (the paper's network, two styles): training steps per second at 256 px with
+batch 16 (Magenta's), the step alone on photos held in memory; and stylised images per
+second at 512 and 1024 px, one image per pass, through the backend's stylizer
+(`cin_inference.stylizer`).
 
 Usage:
     KERAS_BACKEND=jax python benchmarks/gpu.py --output benchmarks/results/gpu.json
@@ -28,11 +30,13 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.common import (SAMPLES, device_name, floor_function,  # noqa: E402
-                               mean_seconds, write_results)
+from benchmarks.common import (SAMPLES, cin_training_steps_per_second,  # noqa: E402
+                               device_name, floor_function, mean_seconds, write_results)
 from style_transfer import cli  # noqa: E402,F401  (first: quiets the backend)
-from style_transfer import backend, gatys, images, losses, optimize, transfer  # noqa: E402
+from style_transfer import (backend, cin_inference, cin_network, gatys, images,  # noqa: E402
+                            losses, optimize, transfer)
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 _SIZES = flags.DEFINE_list("sizes", ["512", "1024", "2048"], "Longest sides to measure.")
 _REPEATS = flags.DEFINE_integer("repeats", 20, "Timed passes per measurement.")
@@ -40,6 +44,10 @@ _ITERATIONS = flags.DEFINE_integer("iterations", 50, "L-BFGS iterations timed pe
                                    "(SciPy's: a fifth of them at 2048 px).")
 _END_TO_END = flags.DEFINE_integer("end_to_end_size", 512, "style_transfer's size, end to "
                                    "end (0: skip).")
+_CIN_STEPS = flags.DEFINE_integer("cin_steps", 20, "CIN training steps timed (0: skip).")
+_CIN_BATCH = flags.DEFINE_integer("cin_batch_size", 16, "CIN training batch (Magenta's 16).")
+_CIN_SIZES = flags.DEFINE_list("cin_sizes", ["512", "1024"], "Sides of the square images "
+                               "CIN stylises (none: skip).")
 _OUTPUT = flags.DEFINE_string("output", None, "Write the figures here as JSON.")
 
 SETTINGS = gatys.StyleTransferSettings(weights="random")  # Defaults; weights for speed only.
@@ -107,20 +115,49 @@ def end_to_end(size):
     return {"size": size, "iterations": iterations, "wall_seconds": seconds}
 
 
+def cin_figures():
+    """CIN's training steps and stylisations per second (module docstring)."""
+    rng = np.random.default_rng(0)
+    figures = {"network_width": 32, "stylize": []}
+    if _CIN_STEPS.value:
+        figures["train_steps_per_second"] = cin_training_steps_per_second(
+            cin_network.transformer_network(2, seed=0), rng, size=256,
+            batch_size=_CIN_BATCH.value, steps=_CIN_STEPS.value)
+        figures["train_batch_size"] = _CIN_BATCH.value
+    stylizer = cin_inference.stylizer(cin_network.transformer_network(2, seed=1))
+    weights = np.array([[0.5, 0.5]], np.float32)
+    for size in (int(size) for size in _CIN_SIZES.value):
+        image = rng.uniform(0, 255, (1, size, size, 3)).astype(np.float32)
+        start = time.perf_counter()
+        np.asarray(stylizer([image, weights]))  # Compiles at this size.
+        first_call = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(_REPEATS.value):
+            output = stylizer([image, weights])
+        np.asarray(output)
+        rate = _REPEATS.value / (time.perf_counter() - start)
+        figures["stylize"].append({"size": size, "images_per_second": rate,
+                                   "precision": stylizer.precision,
+                                   "first_call_seconds": first_call})
+        print(f"CIN stylising at {size} px: {rate:.1f} images/s ({stylizer.precision})",
+              flush=True)
+    return figures
+
+
 def main(argv):
     del argv
     results = {"date": datetime.date.today().isoformat(), "device": device_name(),
                "keras_backend": backend.name(), "keras": keras.__version__,
                "network": SETTINGS.network, "sizes": []}
     print(f"{results['device']}, Keras {keras.__version__} on {backend.name()}", flush=True)
-    if backend.name() != "tensorflow":
-        results["cin"] = "not measured: CIN is written in TensorFlow (style_transfer.backend)"
     for size in (int(size) for size in _SIZES.value):
         results["sizes"].append(measure_size(size))
         write_results(_OUTPUT.value, results)  # After each size: a time limit keeps them.
     if _END_TO_END.value:
         results["style_transfer"] = end_to_end(_END_TO_END.value)
         write_results(_OUTPUT.value, results)
+    results["cin"] = cin_figures()
+    write_results(_OUTPUT.value, results)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-cli.require_tensorflow("cin_serve")  # CIN is written in TensorFlow.
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import cin, cin_inference, mixing_page, reporting, vgg  # noqa: E402
 
 _MODEL = cli.input_file("model", "A network saved by cin_train.py (.keras).")

@@ -8,16 +8,16 @@ image size (the network is fully convolutional; the photo is reflection-padded t
 multiple of 4 and cropped back). --interpolation_grid draws rows that move from each
 style to the next in equal steps, the sliders of the paper's figure 7 as one picture.
 
-The pass runs through cin_inference.Stylizer: the same network with its upsampling and
-last convolutions rewritten to need fewer multiply-adds (exact; float rounding aside).
-Where the CPU has bfloat16 dot products (AVX512-BF16 or AMX) the convolutions run in
-bfloat16, about twice as fast, at about one grey level of difference; --precision float32
-asks for the exact pass everywhere.
+On TensorFlow the pass runs through cin_inference.Stylizer: the same network with its
+upsampling and last convolutions rewritten to need fewer multiply-adds (exact; float
+rounding aside). Where the CPU has bfloat16 dot products (AVX512-BF16 or AMX) the
+convolutions run in bfloat16, about twice as fast, at about one grey level of difference;
+--precision float32 asks for the exact pass everywhere. On JAX (KERAS_BACKEND=jax) XLA
+compiles the network itself, in float32.
 
 Many images (a photo library, a video's frames): --content_dir takes a folder or a
-glob and writes each result under its own name in --output_dir. One tf.data pipeline
-decodes in parallel and stylises images of one size in batches; images already done
-are skipped, so the same command resumes; --shard i/n lets n jobs split the list with
+glob and writes each result under its own name in --output_dir. Threads decode ahead
+and images of one size are stylised in batches; images already done are skipped, so the same command resumes; --shard i/n lets n jobs split the list with
 no coordination (style_transfer/cin_folders.py).
 
 Example:
@@ -37,8 +37,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-cli.require_tensorflow("cin_stylize")  # CIN is written in TensorFlow.
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 import numpy as np  # noqa: E402
 
 from style_transfer import cin, cin_folders, cin_inference, grid, images  # noqa: E402

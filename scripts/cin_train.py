@@ -16,11 +16,13 @@ image_stylization objective on this network: content weight 1 at relu3_4, style 
 network in the .keras format, the optimizer's state and the step count); run the same
 command again to resume from the latest one, under any --strategy.
 
-Several devices and machines (TensorFlow's tf.distribute, synchronous data parallelism):
---batch_size is the global batch, split over the replicas, whose gradients are summed
-before every update, so a step is the one-device step on the same photos. --strategy
-mirrored uses the local GPUs; multi_worker runs one process per machine, each given the
-cluster in TF_CONFIG; auto picks (style_transfer/distribute.py). Only the chief writes.
+Several devices and machines (synchronous data parallelism: TensorFlow's tf.distribute,
+or keras.distribution on JAX): --batch_size is the global batch, split over the
+replicas, whose gradients are summed before every update, so a step is the one-device
+step on the same photos. --strategy mirrored uses the local GPUs; multi_worker
+(TensorFlow) runs one process per machine, each given the cluster in TF_CONFIG; auto
+picks (style_transfer/distribute.py). Only the chief writes. KERAS_BACKEND=jax trains
+with JAX; checkpoints resume on either backend.
 
 Example:
     python scripts/cin_train.py --style a.jpg,b.jpg --content_dir photos/ \
@@ -36,8 +38,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
-cli.require_tensorflow("cin_train")  # CIN is written in TensorFlow.
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import cin, reporting  # noqa: E402
 
 _STYLE = cli.input_files("style", "Style images a_s, comma-separated: one per style.")

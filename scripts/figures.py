@@ -25,7 +25,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import (compositing, files, gatys, grid, images, masks,  # noqa: E402
                             photo, reporting, semantic, style_losses, vgg)
 

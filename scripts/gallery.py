@@ -29,7 +29,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import files, grid, images, reporting, vgg  # noqa: E402
 
 

@@ -28,7 +28,7 @@ import time
 if __name__ == "__main__":  # Run from a checkout: import the package, not this file.
     sys.path[0] = str(pathlib.Path(__file__).resolve().parents[1])
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import gatys  # noqa: E402
 
 _CONTENT = cli.input_file("content", "Content image p.")

@@ -40,7 +40,7 @@ if __name__ == "__main__":  # Run from a checkout: import the package, not this 
 
 from absl import flags  # noqa: E402
 
-from style_transfer import cli  # noqa: E402  (first: quiets TensorFlow)
+from style_transfer import cli  # noqa: E402  (first: quiets the backend)
 from style_transfer import gatys, memory  # noqa: E402
 
 _CONTENT = cli.input_file("content", "Content image p (Gatys et al. 2016, Sec. 2).")

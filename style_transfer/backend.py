@@ -20,9 +20,9 @@ not abstract:
   of values that took minutes on an H100 machine (measured); `unfolded` hides the table.
 
 The on-device L-BFGS has one implementation per backend in `optimize` (the vectors on
-the device), sharing the host's scalar work. CIN (`cin`, `cin_inference`, `cin_folders`,
-`distribute`) is written in TensorFlow (tf.data, tf.distribute, its own inference graph)
-and says so on another backend (`require_tensorflow`).
+the device), sharing the host's scalar work. CIN's training step and its devices are
+`distribute`'s (tf.distribute, or `keras.distribution` and a `jax.jit` step); its fast
+stylisation is `cin_inference`'s (a TensorFlow rewrite, or the network under `jax.jit`).
 """
 
 import keras
@@ -41,14 +41,6 @@ def check_supported():
     if name() not in BACKENDS:
         raise ValueError(f"KERAS_BACKEND={name()}: this suite runs on "
                          f"{' or '.join(BACKENDS)}; set KERAS_BACKEND to one of them")
-
-
-def require_tensorflow(what):
-    """Raises a one-line ValueError unless the backend is TensorFlow, for the parts that
-    are written in it (`what`)."""
-    if name() != "tensorflow":
-        raise ValueError(f"{what} runs on TensorFlow only (KERAS_BACKEND={name()}); unset "
-                         f"KERAS_BACKEND or set it to tensorflow")
 
 
 def loss_and_gradient_function(loss_fn, shape, dtype="float32"):

@@ -30,6 +30,8 @@ which in VGG19 are relu1_2, relu2_2, relu3_4 and relu4_4. Magenta's batch is 16;
 by default, for CPUs (it changes the gradient's noise, not the objective).
 """
 
+import collections
+import concurrent.futures
 import dataclasses
 import json
 import pathlib
@@ -48,7 +50,8 @@ from style_transfer.transfer import ObjectiveSettings
 from style_transfer.parameters import (ArgumentError, override, parameter, settings_from,
                                        takes)
 
-tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
+# tf.data feeds training on TensorFlow; a JAX-only machine (the lent GPU) has no TensorFlow.
+tf = startup.tensorflow() if backend.name() == "tensorflow" else None
 
 
 def parse_style_mix(text):
@@ -125,11 +128,7 @@ class StyleTrainer:
     The loss is the objective of the shared package on the network's outputs:
     α L_content(output, photo) + β L_style(output, style s) + λ_tv TV, averaged over
     the batch (the perceptual losses of Johnson et al. 2016, arXiv:1603.08155).
-
-    Under a `tf.distribute` strategy every replica takes its share of the global batch.
-    Keras' optimizer sums the replicas' gradients (an all-reduce) and applies the same
-    update on every replica, so each replica's mean loss is divided by the number of
-    replicas: the update is the one-device update for the mean over the global batch.
+    `distribute.step_function` runs its steps on the backend's devices.
     """
 
     def __init__(self, transformer, feature_model, style_grams, objective, optimizer):
@@ -141,12 +140,14 @@ class StyleTrainer:
         self.stacked_grams = {layer: ops.stack([grams[layer] for grams in style_grams])
                               for layer in objective.style_layers}
 
-    def batch_loss(self, photos, style_index):
-        """The mean loss over a batch of photos (B, H, W, 3) in [0, 255], for style s."""
+    def batch_loss(self, photos, style_index, transform=None):
+        """The mean loss over a batch of photos (B, H, W, 3) in [0, 255], for style s.
+        `transform` maps the network's inputs to its outputs (default: the network;
+        `distribute` passes its stateless call on JAX)."""
         photos = ops.convert_to_tensor(photos, "float32")
-        weights = ops.one_hot(ops.full((ops.shape(photos)[0],), style_index),
+        weights = ops.one_hot(ops.full((ops.shape(photos)[0],), style_index, "int32"),
                               self.num_styles)
-        outputs = self.transformer([photos, weights], training=True)
+        outputs = (transform or self._call_network)([photos, weights])
         output_features = self.feature_model(vgg.preprocess(outputs))
         photo_features = self.feature_model(vgg.preprocess(photos))
         target = losses.StyleTarget({layer: ops.take(grams, style_index, axis=0)
@@ -159,39 +160,13 @@ class StyleTrainer:
                 [target])["total"])
         return ops.mean(ops.stack(totals))
 
-    def replica_step(self, photos, style_index, num_replicas=1):
-        """One Adam step from one replica's photos; returns their mean loss."""
-        variables = self.transformer.trainable_variables
-        with tf.GradientTape() as tape:
-            loss = self.batch_loss(photos, style_index)
-            share = loss / num_replicas  # The optimizer sums the replicas' gradients.
-        self.optimizer.apply_gradients(zip(tape.gradient(share, variables), variables))
-        return loss
-
-    def step_function(self, strategy, batch_size):
-        """One compiled training step under `strategy`: the next global batch (of
-        `batch_size`) from a distributed iterator of (photos, style indices), one update
-        on every replica. Returns the mean loss over the global batch (before the update)."""
-        replicas = strategy.num_replicas_in_sync
-
-        def replica_step(photos, styles):  # A batch trains one style: styles are equal.
-            # Multi-worker input loses the static batch size that batch_loss unrolls.
-            photos = tf.ensure_shape(photos, (batch_size // replicas, None, None, 3))
-            return self.replica_step(photos, styles[0], replicas)
-
-        @tf.function
-        def step(iterator):
-            photos, styles = next(iterator)
-            losses_per_replica = strategy.run(replica_step, args=(photos, styles))
-            return strategy.reduce(tf.distribute.ReduceOp.MEAN, losses_per_replica,
-                                   axis=None)
-        return step
+    def _call_network(self, inputs):
+        return self.transformer(inputs, training=True)
 
     def save(self, folder, state):
         """The network, Adam's moments and the state (JSON), each written atomically."""
         folder = pathlib.Path(folder)
-        with files.atomic_path(folder / "model.keras") as temporary:
-            self.transformer.save(temporary)
+        save_network(self.transformer, folder / "model.keras")
         moments = [v.numpy() for v in self.optimizer.variables]
         files.write_atomically(folder / "optimizer.npz", lambda f: np.savez(f, *moments))
         files.write_json(folder / "state.json", state)
@@ -201,6 +176,13 @@ class StyleTrainer:
         saved = np.load(path)
         for index, variable in enumerate(self.optimizer.variables):
             variable.assign(saved[f"arr_{index}"])
+
+
+def save_network(network, path):
+    """Writes a Keras network (.keras), atomically. Keras' serialiser imports TensorFlow
+    where it is installed, whatever the backend: its start-up lines go to /dev/null."""
+    with files.atomic_path(path) as temporary, startup.stderr_silenced():
+        network.save(temporary)
 
 
 def photo_paths(folder):
@@ -325,6 +307,24 @@ class TrainingCrops:
         return (examples.map(decoded, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
                 .batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE))
 
+    def batches(self, batch_size, first_step, last_step, threads=4, ahead=2):
+        """The same stream without TensorFlow (for JAX): (photos (B, size, size, 3),
+        styles (B,)) per step, in order, one global batch of `batch_size` per step.
+        `threads` decode the photos of the next `ahead` steps while a step runs."""
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            def submit(step):
+                examples = range(step * batch_size, (step + 1) * batch_size)
+                return step, [pool.submit(self.crop, example) for example in examples]
+
+            queue = collections.deque(submit(step) for step in
+                                      range(first_step, min(first_step + ahead, last_step)))
+            while queue:
+                step, crops = queue.popleft()
+                if step + ahead < last_step:
+                    queue.append(submit(step + ahead))
+                yield (np.stack([crop.result() for crop in crops]),
+                       np.full(batch_size, self.style(step), np.int32))
+
 
 class StyleNetwork:
     """N styles in one feed-forward network (Dumoulin et al. 2017): train, stylise, mix.
@@ -333,14 +333,14 @@ class StyleNetwork:
         image = net.stylize("photo.jpg", style=1)          # one style
         image = net.mix("photo.jpg", {0: 0.3, 1: 0.7})     # a mix of their γ and β
 
-    Stylising runs `cin_inference.Stylizer`, the same function with fewer multiply-adds.
+    Stylising runs `cin_inference.stylizer`: on TensorFlow the same function with fewer
+    multiply-adds, on JAX the network compiled by XLA.
     """
 
     def __init__(self, network, style_names=None, vgg_weights=None):
         """`style_names`: what each style was trained on (default "style k");
         `vgg_weights`: the loss network's weights in training (`vgg.Weights.to_json()`),
         None where unknown."""
-        backend.require_tensorflow("CIN (StyleNetwork, cin_train, cin_stylize, cin_serve)")
         self.network = network
         self.style_names = list(style_names or [f"style {k}" for k in range(self.num_styles)])
         self.vgg_weights = vgg_weights
@@ -375,8 +375,7 @@ class StyleNetwork:
 
     def save(self, path):
         """Writes the network (.keras), atomically."""
-        with files.atomic_path(path) as temporary:
-            self.network.save(temporary)
+        save_network(self.network, path)
 
     def style_weights(self, style):
         """The style-weight vector w for `style`: an index, {index: weight} (normalised
@@ -401,9 +400,9 @@ class StyleNetwork:
         return style_weights(count, mix)
 
     def stylizer(self, precision="auto"):
-        """The `cin_inference.Stylizer` for a precision, built once."""
+        """The backend's stylizer for a precision (`cin_inference.stylizer`), built once."""
         if precision not in self._stylizers:
-            self._stylizers[precision] = cin_inference.Stylizer(self.network, precision)
+            self._stylizers[precision] = cin_inference.stylizer(self.network, precision)
         return self._stylizers[precision]
 
     def stylize(self, image, style=0, *, precision="auto"):
@@ -464,7 +463,6 @@ class StyleNetwork:
             step, the strategy, replicas and workers, images per second, whether Ctrl-C
             stopped it, and the settings.
         """
-        backend.require_tensorflow("CIN (StyleNetwork, cin_train, cin_stylize, cin_serve)")
         settings = settings_from(CINSettings, options)
         strategy = distribute.create(settings.strategy)  # First: see `distribute.create`.
         replicas = strategy.num_replicas_in_sync
@@ -514,11 +512,9 @@ class StyleNetwork:
                 if first_step < settings.steps else
                 f"already trained: {first_step} of {settings.steps} steps in {folder}; "
                 f"nothing to do (give more steps to train on)"))
-        batches = strategy.distribute_datasets_from_function(
-            lambda context: crops.dataset(settings.batch_size, first_step, settings.steps,
-                                          context))
-        step_function = trainer.step_function(strategy, settings.batch_size)
-        iterator = iter(batches)
+        iterator = distribute.batches(strategy, crops, settings.batch_size, first_step,
+                                      settings.steps)
+        step_function = distribute.step_function(trainer, strategy, settings.batch_size)
         workers = distribute.num_workers(strategy)
         show = _training_progress(progress if chief else None, settings.steps)
         reporting.note(progress if chief else None,

@@ -2,9 +2,9 @@
 
 The point of a feed-forward network (Dumoulin et al., ICLR 2017; Johnson et al. 2016)
 is that stylising is one forward pass: a photo library or every frame of a video. Here
-one `tf.data` pipeline decodes the images in parallel threads, groups them by size into
-batches (one forward pass per batch), and each result is written atomically while the
-next batch runs. The `Stylizer` is built once.
+threads decode the images ahead, they are grouped by size into batches (one forward
+pass per batch), and each result is written atomically while the next batch runs. The
+`Stylizer` is built once.
 
 - Resumable: an image whose output already exists is skipped, so running the same
   command again after Ctrl-C, a crash or a new batch of frames does only what is left
@@ -17,6 +17,7 @@ next batch runs. The `Stylizer` is built once.
   video tool can read them back in order (README: the ffmpeg recipe).
 """
 
+import collections
 import concurrent.futures
 import glob
 import pathlib
@@ -25,10 +26,8 @@ import time
 
 import numpy as np
 
-from style_transfer import cin_inference, files, images, reporting, startup
+from style_transfer import cin_inference, files, images, reporting
 from style_transfer.parameters import ArgumentError
-
-tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
 
 
 def natural_key(path):
@@ -101,39 +100,45 @@ def plan(paths, output_dir, shard=(0, 1)):
     return pairs, [pair for pair in pairs if pair[1].exists()]
 
 
-def _decoded(pairs, max_size):
-    """tf.data: (padded image, height, width, index, error) per input, decoded in
-    parallel, in order. The image is padded as the network needs
-    (`cin_inference.pad_for_network`); a file that fails to decode gives its error instead."""
+def _decoded(pairs, max_size, ahead):
+    """(padded image, height, width, index, error) per input, in order, decoded by
+    threads `ahead` inputs in advance (Pillow's decoders release the GIL). The image is
+    padded as the network needs (`cin_inference.pad_for_network`); a file that fails to
+    decode gives its error instead."""
     def decode(index):
-        path = pairs[int(index)][0]
         try:
-            photo = images.load(path, max_size=max_size)
+            photo = images.load(pairs[index][0], max_size=max_size)
         except ValueError as error:
-            return np.zeros((4, 4, 3), np.float32), 0, 0, str(error)
+            return None, 0, 0, index, str(error)
         height, width = photo.shape[:2]
-        padded = cin_inference.pad_for_network(photo)
-        return padded.astype(np.float32), height, width, ""
+        padded = cin_inference.pad_for_network(photo).astype(np.float32)
+        return padded, height, width, index, ""
 
-    def load(index):
-        image, height, width, error = tf.numpy_function(
-            decode, [index], (tf.float32, tf.int64, tf.int64, tf.string))
-        return tf.ensure_shape(image, (None, None, 3)), height, width, index, error
-
-    return tf.data.Dataset.range(len(pairs)).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        queue = collections.deque(pool.submit(decode, index)
+                                  for index in range(min(ahead, len(pairs))))
+        for index in range(ahead, len(pairs) + ahead):
+            decoded = queue.popleft().result()
+            if index < len(pairs):
+                queue.append(pool.submit(decode, index))
+            yield decoded
 
 
 def batches(pairs, max_size, batch_size):
-    """tf.data: batches of images of one padded size (group_by_window), in input order
-    where sizes repeat (frames of a video are one size: plain batches of `batch_size`)."""
-    def size_key(image, height, width, index, error):
-        shape = tf.shape(image, out_type=tf.int64)
-        return shape[0] * 1_000_003 + shape[1]
-
-    return _decoded(pairs, max_size).group_by_window(
-        key_func=size_key, reduce_func=lambda key, window: window.batch(batch_size),
-        window_size=batch_size).prefetch(2)
+    """Lists of up to `batch_size` decoded inputs (`_decoded`) of one padded size, in
+    input order where sizes repeat (frames of a video are one size: plain batches);
+    a failed input goes out alone. Decoding runs two batches ahead."""
+    waiting = {}  # padded (height, width) -> inputs of that size not yet sent
+    for decoded in _decoded(pairs, max_size, ahead=2 * batch_size):
+        image = decoded[0]
+        if image is None:
+            yield [decoded]
+            continue
+        group = waiting.setdefault(image.shape[:2], [])
+        group.append(decoded)
+        if len(group) == batch_size:
+            yield waiting.pop(image.shape[:2])
+    yield from waiting.values()
 
 
 def stylize_folder(stylizer, weights, source, output_dir, *, shard=(0, 1), max_size=None,
@@ -168,20 +173,18 @@ def stylize_folder(stylizer, weights, source, output_dir, *, shard=(0, 1), max_s
     with concurrent.futures.ThreadPoolExecutor(2) as writer:
         pending = []
         try:
-            for image, height, width, index, error in batches(todo, max_size, batch_size):
-                count = int(tf.shape(image)[0])
-                ok = [k for k in range(count) if not error[k].numpy()]
-                for k in range(count):
-                    if error[k].numpy():
-                        images.warn(f"skipped: {error[k].numpy().decode()}")
-                failed += count - len(ok)
+            for batch in batches(todo, max_size, batch_size):
+                ok = [decoded for decoded in batch if not decoded[4]]
+                for *_, error in batch:
+                    if error:
+                        images.warn(f"skipped: {error}")
+                failed += len(batch) - len(ok)
                 if ok:
-                    batch = tf.gather(image, ok)
-                    outputs = np.asarray(stylizer([batch, np.tile(weights, (len(ok), 1))]))
-                    for row, k in enumerate(ok):
-                        target = todo[int(index[k])][1]
-                        crop = outputs[row, :int(height[k]), :int(width[k])]
-                        pending.append(writer.submit(images.save, crop, target))
+                    outputs = np.asarray(stylizer([np.stack([image for image, *_ in ok]),
+                                                   np.tile(weights, (len(ok), 1))]))
+                    for row, (_, height, width, index, _) in enumerate(ok):
+                        crop = outputs[row, :height, :width]
+                        pending.append(writer.submit(images.save, crop, todo[index][1]))
                     written += len(ok)
                 pending = _unfinished(pending)
                 show(written + failed, written / (time.perf_counter() - start))

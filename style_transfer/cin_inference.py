@@ -42,10 +42,11 @@ import pathlib
 import keras
 import numpy as np
 
-from style_transfer import cin_network, startup
+from style_transfer import backend, cin_network, startup
 from style_transfer.parameters import ArgumentError
 
-tf = startup.tensorflow()  # Quietly: CIN is written in TensorFlow (`backend`).
+# The rewrite is TensorFlow's (on JAX, `CompiledNetwork`); a JAX-only machine has none.
+tf = startup.tensorflow() if backend.name() == "tensorflow" else None
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 # /proc/cpuinfo flags of x86 CPUs with bfloat16 dot products (Cooper Lake, Zen 4, AMX).
@@ -147,9 +148,16 @@ def bfloat16_convolutions_run():
 
 
 def resolve_precision(precision):
-    """The precision to run: "auto" is bfloat16 on CPUs with native bfloat16, else float32."""
+    """The precision to run: "auto" is bfloat16 on CPUs with native bfloat16, else float32
+    (always float32 on JAX)."""
     if precision not in PRECISIONS:
         raise ArgumentError("precision", f"{precision}: choose one of {', '.join(PRECISIONS)}")
+    if tf is None:  # JAX: `CompiledNetwork`, in float32.
+        if precision == "bfloat16":
+            raise ArgumentError("precision", f"bfloat16: stylising in bfloat16 runs on "
+                                             f"TensorFlow (KERAS_BACKEND={backend.name()}); "
+                                             f"use float32 or auto")
+        return "float32"
     if precision == "auto":
         return "bfloat16" if native_bfloat16() and bfloat16_convolutions_run() else "float32"
     if precision == "bfloat16" and not bfloat16_convolutions_run():
@@ -221,6 +229,37 @@ class Stylizer:
         x, _ = normalise(space_to_depth_conv(x_padded, self.last, self.last_size), relu=False,
                          pad=0)
         return tf.sigmoid(x) * 255.0
+
+
+class CompiledNetwork:
+    """T(x, w) on JAX: the Keras network itself, compiled whole by XLA (`jax.jit`, one
+    program per input shape); the rewrites of `Stylizer` are written in TensorFlow.
+    Called as the network, like `Stylizer`; it reads the network's weights once."""
+
+    precision = "float32"
+
+    def __init__(self, network):
+        import jax
+        self.num_styles = network.inputs[1].shape[-1]
+        self._values = ([v.value for v in network.trainable_variables],
+                        [v.value for v in network.non_trainable_variables])
+        self._forward = jax.jit(lambda trainable, non_trainable, images, style_weights:
+                                network.stateless_call(trainable, non_trainable,
+                                                       [images, style_weights])[0])
+
+    def __call__(self, inputs):
+        images, style_weights = inputs
+        return self._forward(*self._values, np.asarray(images, np.float32),
+                             np.asarray(style_weights, np.float32))
+
+
+def stylizer(network, precision="auto"):
+    """The backend's fastest exact T(x, w) for a trained network: `Stylizer` on
+    TensorFlow, `CompiledNetwork` on JAX."""
+    if tf is None:
+        resolve_precision(precision)  # Checks the name.
+        return CompiledNetwork(network)
+    return Stylizer(network, precision)
 
 
 # The smallest side the network takes: its 9x9 first convolution reflects 4 pixels, and

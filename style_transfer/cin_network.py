@@ -7,9 +7,8 @@ written out in `cin`'s docstring. Training (`cin`) and the fast stylisation path
 (`cin_inference`, which folds these layers' weights) both build on this module.
 """
 
-import itertools
-
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -97,8 +96,10 @@ def transformer_network(num_styles, base_filters=32, num_residual_blocks=5, seed
         num_styles: N, the rows of every γ and β.
         base_filters: 32 in the paper; the layers have 1, 2 and 4 times as many.
         num_residual_blocks: 5 in the paper.
-        seed: seeds the kernels' initial values (Glorot uniform, Keras' default), so a
-            training run starts from the same network under every strategy; None: unseeded.
+        seed: seeds the kernels' initial values (Glorot uniform, Keras' default) from
+            NumPy's generator, so a training run starts from the same network under
+            every strategy and backend (Keras' seeded initialisers draw from each
+            backend's own generator); None: unseeded.
         conv_biases: give the convolutions biases. Off: the instance norm after every
             convolution subtracts the channel's mean, so a bias cancels, has no gradient
             but rounding noise, and Adam would turn that noise into steps of the
@@ -111,14 +112,10 @@ def transformer_network(num_styles, base_filters=32, num_residual_blocks=5, seed
     """
     image = keras.Input((None, None, 3), name="image")
     style_weights = keras.Input((num_styles,), name="style_weights")
-    layer_seeds = itertools.count(0 if seed is None else seed)
 
     def conv(x, filters, kernel, stride=1, relu=True):
         x = ReflectionPadding2D(kernel // 2)(x)
-        initializer = keras.initializers.GlorotUniform(
-            None if seed is None else next(layer_seeds))
-        x = keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=conv_biases,
-                                kernel_initializer=initializer)(x)
+        x = keras.layers.Conv2D(filters, kernel, strides=stride, use_bias=conv_biases)(x)
         x = ConditionalInstanceNormalization(num_styles)([x, style_weights])
         return keras.layers.ReLU()(x) if relu else x
 
@@ -134,7 +131,15 @@ def transformer_network(num_styles, base_filters=32, num_residual_blocks=5, seed
         x = conv(x, filters, 3)
     x = conv(x, 3, 9, relu=False)
     output = keras.layers.Activation("sigmoid")(x) * 255.0
-    return keras.Model([image, style_weights], output, name="cin_transformer")
+    network = keras.Model([image, style_weights], output, name="cin_transformer")
+    if seed is not None:
+        rng = np.random.default_rng(seed)
+        for layer in network.layers:
+            if isinstance(layer, keras.layers.Conv2D):
+                shape = layer.kernel.shape  # (k, k, in, out): Glorot's fans are k² in, k² out.
+                limit = np.sqrt(6.0 / (np.prod(shape[:-1]) + np.prod(shape[:-2]) * shape[-1]))
+                layer.kernel.assign(rng.uniform(-limit, limit, shape).astype(np.float32))
+    return network
 
 
 def style_weights(num_styles, mix):

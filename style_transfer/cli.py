@@ -22,7 +22,7 @@ from style_transfer import command  # First: quiets the backend's start-up, catc
 from style_transfer import images, parameters, reporting
 # What the scripts call from `command`, named here so that a script imports one module.
 from style_transfer.command import (EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
-                                    EXIT_USAGE, flag_values, require_tensorflow, run)
+                                    EXIT_USAGE, flag_values, run)
 
 
 # Every numeric flag (or list of numbers): name -> (int or float, low, high, positive),

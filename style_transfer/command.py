@@ -59,17 +59,6 @@ _VERBOSE = flags.DEFINE_bool("verbose", False, "On an internal error, print the 
 GROUP_OF["verbose"] = "output"
 
 
-def require_tensorflow(command):
-    """Before a CIN command imports its modules: one line and exit 2 where TensorFlow
-    cannot be imported (CIN is written in it, `backend`; a JAX-only machine has none)."""
-    try:
-        startup.tensorflow()
-    except ImportError:
-        print(f"error: {command} needs TensorFlow (CIN is written in it), which this "
-              f"Python cannot import: pip install tensorflow", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
 def flag_values():
     """Every flag this package and the running script define, by name (for reports)."""
     return {name: flag.value for name, flag in _defined_by_us()}

@@ -11,7 +11,7 @@ import os
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """Sends file descriptor 2 to /dev/null for the duration of the block.
 
     TensorFlow's C++ runtime prints start-up lines (oneDNN, CPU features and, on a
@@ -30,8 +30,8 @@ def _stderr_silenced():
 
 
 def tensorflow():
-    """TensorFlow, imported quietly (CIN's modules use it under any Keras backend)."""
-    with _stderr_silenced():
+    """TensorFlow, imported quietly."""
+    with stderr_silenced():
         import tensorflow
 
         tensorflow.config.list_physical_devices()  # Device start-up logs now, silenced.
@@ -47,5 +47,5 @@ if os.environ["KERAS_BACKEND"] == "tensorflow":
 else:  # Another Keras backend (`backend`): TensorFlow is not needed.
     # JAX logs, as a warning, each accelerator it looks for and does not find.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
-    with _stderr_silenced():
+    with stderr_silenced():
         import keras  # noqa: F401  (the backend's own start-up lines, silenced)

@@ -7,7 +7,9 @@ tests/test_backends.py runs it once on TensorFlow and once on JAX and compares:
   second stage adds the Matting Laplacian term);
 - the photorealism term and its gradient on their own;
 - the on-device L-BFGS against SciPy's, iterate by iterate, and with bounds against
-  TensorFlow's on-device L-BFGS.
+  TensorFlow's on-device L-BFGS;
+- one CIN training step from the same seeded network over the local devices, saved in a
+  folder of its own (which the test then stylises with and resumes on TensorFlow).
 """
 
 import json
@@ -83,8 +85,43 @@ def lbfgs_runs():
     return numbers
 
 
+def cin_step(folder):
+    """One Adam step of a tiny CIN network on two styles; what it saved; its stylisation
+    of a photo with a mix of both styles."""
+    from PIL import Image
+    from style_transfer import cin
+    rng = np.random.default_rng(7)
+    (folder / "photos").mkdir(parents=True)
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 255, (40 + 4 * k, 50, 3), dtype=np.uint8)).save(
+            folder / "photos" / f"p{k}.png")
+    styles = []
+    for k in range(2):
+        styles.append(folder / f"style{k}.png")
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)).save(styles[-1])
+    # Every local device: test_backends gives JAX two CPU devices (data parallel).
+    network, report = cin.StyleNetwork.train(
+        styles, folder / "photos", folder / "run", progress=None, strategy="mirrored",
+        **CIN_TINY)
+    saved = np.load(folder / "run" / "optimizer.npz")
+    photo = rng.uniform(0, 255, (20, 28, 3)).astype(np.float32)
+    return {"loss": report["loss_history"], "replicas": report["replicas"],
+            "folder": str(folder),
+            "styles": [str(path) for path in styles],
+            # Adam's variables: iteration, learning rate, then (momentum, velocity) each.
+            "first_moments": [saved[f"arr_{k}"].ravel().tolist()
+                              for k in range(2, len(saved.files), 2)],
+            "stylized": network.stylize(photo, {0: 0.4, 1: 0.6}).ravel().tolist(),
+            "photo": photo.ravel().tolist()}
+
+
+CIN_TINY = dict(steps=1, batch_size=4, image_size=16, network_width=4, weights="random",
+                learning_rate=1e-2, content_weight=1e6, style_weight=1e2)
+
+
 if __name__ == "__main__":
     found = {"backend": backend.name(), "requested": os.environ.get("KERAS_BACKEND"),
              "techniques": technique_runs(), "photorealism": photorealism_term(),
-             "lbfgs": lbfgs_runs()}
+             "lbfgs": lbfgs_runs(),
+             "cin": cin_step(pathlib.Path(sys.argv[1]).with_suffix(".cin"))}
     pathlib.Path(sys.argv[1]).write_text(json.dumps(found))

@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from style_transfer import cin, cin_inference, cin_network, losses, vgg
+from style_transfer import cin, cin_inference, cin_network, distribute, losses, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -107,7 +107,7 @@ def test_a_tiny_network_learns_two_styles(rng):
     styles = np.repeat(np.arange(8, dtype=np.int32) % 2, 4).reshape(8, 4)  # Step k: k mod 2.
     data = tf.data.Dataset.from_tensor_slices(
         (np.concatenate([photos[:4], photos[4:]] * 4), styles.ravel())).batch(4).repeat()
-    step = trainer.step_function(tf.distribute.get_strategy(), batch_size=4)
+    step = distribute.step_function(trainer, tf.distribute.get_strategy(), batch_size=4)
     before = [float(trainer.batch_loss(photos[:4], s)) for s in (0, 1)]
     batches = iter(data)
     for _ in range(60):

@@ -65,6 +65,20 @@ def test_every_split_of_the_input_reads_the_same_stream(tmp_path, rng):
     assert len({crops.order(0)[k] for k in range(3)}) == 3
 
 
+def test_the_stream_without_tensorflow_is_the_same(tmp_path, rng):
+    """`TrainingCrops.batches` (JAX's input: threads, no tf.data) gives every step the
+    photos and style that tf.data gives it, from the first step or a resumed one."""
+    write_photos(tmp_path / "photos", rng)
+    crops = cin.TrainingCrops(cin.photo_paths(tmp_path / "photos"), 16, 3, seed=5)
+    expected = stream(crops, 4, 0, 6, pipelines=1, replicas_per_pipeline=1)
+    for first_step in (0, 4):
+        steps = list(crops.batches(4, first_step, 6, threads=3, ahead=2))
+        assert len(steps) == 6 - first_step
+        for step, (photos, styles) in enumerate(steps, first_step):
+            np.testing.assert_array_equal(photos, expected[step][0])
+            np.testing.assert_array_equal(styles, expected[step][1])
+
+
 def test_an_unreadable_photo_is_replaced_by_the_next_in_the_order(tmp_path, rng):
     write_photos(tmp_path / "photos", rng)
     paths = cin.photo_paths(tmp_path / "photos")
