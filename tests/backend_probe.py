@@ -124,4 +124,5 @@ if __name__ == "__main__":
              "techniques": technique_runs(), "photorealism": photorealism_term(),
              "lbfgs": lbfgs_runs(),
              "cin": cin_step(pathlib.Path(sys.argv[1]).with_suffix(".cin"))}
+    found["tensorflow_imported"] = "tensorflow" in sys.modules  # After every run.
     pathlib.Path(sys.argv[1]).write_text(json.dumps(found))

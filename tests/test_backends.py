@@ -21,16 +21,27 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
                                 reason="jax is not installed (pip install -e '.[test]')")
 
 
+def without_tensorflow(folder):
+    """A PYTHONPATH entry under which `import tensorflow` fails, as on a JAX-only machine
+    (the lent GPU has no TensorFlow)."""
+    stub = folder / "no_tensorflow" / "tensorflow"
+    stub.mkdir(parents=True, exist_ok=True)
+    (stub / "__init__.py").write_text('raise ImportError("no TensorFlow here")\n')
+    return str(stub.parent)
+
+
 @pytest.fixture(scope="module")
 def probes(tmp_path_factory):
-    """backend -> the probe's numbers; both processes run side by side."""
+    """backend -> the probe's numbers; both processes run side by side. JAX's runs where
+    TensorFlow cannot be imported, and its CPU is two devices (CIN's training step runs
+    data parallel over them)."""
     folder = tmp_path_factory.mktemp("backends")
     running = {}
     for name in ("tensorflow", "jax"):
-        # JAX's CPU as two devices: CIN's training step runs data parallel over them.
+        paths = ([without_tensorflow(folder)] if name == "jax" else []) + [str(ROOT)]
         environment = dict(os.environ, KERAS_BACKEND=name,
                            XLA_FLAGS="--xla_force_host_platform_device_count=2",
-                           PYTHONPATH=os.pathsep.join([str(ROOT)] + sys.path))
+                           PYTHONPATH=os.pathsep.join(paths + sys.path))
         running[name] = subprocess.Popen(
             [sys.executable, str(PROBE), str(folder / f"{name}.json")], env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -45,6 +56,8 @@ def probes(tmp_path_factory):
 def test_the_probe_ran_on_the_backend_it_was_asked_for(probes):
     assert {name: numbers["backend"] for name, numbers in probes.items()} == {
         "tensorflow": "tensorflow", "jax": "jax"}
+    assert {name: numbers["tensorflow_imported"] for name, numbers in probes.items()} == {
+        "tensorflow": True, "jax": False}
 
 
 @pytest.mark.parametrize("technique", ["style_transfer", "region_style", "patch_style",
@@ -135,31 +148,20 @@ def test_a_network_trained_on_jax_stylises_and_resumes_on_tensorflow(probes, tmp
     assert len(report["loss_history"]) == 2 and np.isfinite(report["loss_history"][1])
 
 
-def test_a_machine_without_tensorflow_runs_every_command(tmp_path):
-    """A JAX-only machine (the lent GPU has no TensorFlow): style_transfer runs, and CIN's
-    commands train a step and stylise with the result."""
-    stub = tmp_path / "stub" / "tensorflow"
-    stub.mkdir(parents=True)
-    (stub / "__init__.py").write_text('raise ImportError("no TensorFlow here")\n')
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(stub.parent))
-    samples = ROOT / "samples"
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    shutil.copy(samples / "content" / "chelsea.jpg", photos)
-    commands = [
-        ["style_transfer.py", "--content", str(samples / "content" / "chelsea.jpg"),
-         "--style", str(samples / "style" / "swirls.jpg"), "--size", "32", "--iterations",
-         "1", "--weights", "random", "--output", str(tmp_path / "transfer.png"), "--quiet"],
-        ["cin_train.py", "--style", str(samples / "style" / "swirls.jpg"), "--content_dir",
-         str(photos), "--checkpoint_dir", str(tmp_path / "run"), "--steps", "1",
-         "--batch_size", "1", "--image_size", "16", "--network_width", "4", "--weights",
-         "random", "--quiet"],
-        ["cin_stylize.py", "--model", str(tmp_path / "run" / "model.keras"), "--content",
-         str(samples / "content" / "chelsea.jpg"), "--size", "32", "--output",
-         str(tmp_path / "stylized.png"), "--quiet"]]
-    for command in commands:
-        done = subprocess.run([sys.executable, str(ROOT / "scripts" / command[0]),
-                               *command[1:]], env=env, capture_output=True, text=True,
+def test_a_machine_without_tensorflow_runs_every_command(probes, tmp_path):
+    """Where TensorFlow cannot be imported, every technique and CIN ran in the JAX probe
+    (above); the commands import without it, and cin_stylize stylises with the network
+    that the probe trained there."""
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=without_tensorflow(tmp_path))
+    model = pathlib.Path(probes["jax"]["cin"]["folder"]) / "run" / "model.keras"
+    commands = [[name, "--helpshort"] for name in ("style_transfer", "cin_train",
+                                                   "cin_serve")]
+    commands.append(["cin_stylize", "--model", str(model), "--content",
+                     str(ROOT / "samples" / "content" / "chelsea.jpg"), "--size", "32",
+                     "--output", str(tmp_path / "stylized.png"), "--quiet"])
+    for name, *arguments in commands:
+        done = subprocess.run([sys.executable, str(ROOT / "scripts" / f"{name}.py"),
+                               *arguments], env=env, capture_output=True, text=True,
                               timeout=600)
-        assert done.returncode == 0, f"{command[0]}: {done.stderr}"
-    assert (tmp_path / "transfer.png").is_file() and (tmp_path / "stylized.png").is_file()
+        assert done.returncode == 0, f"{name}: {done.stderr}"
+    assert (tmp_path / "stylized.png").is_file()
