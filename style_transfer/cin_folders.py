@@ -100,6 +100,11 @@ def plan(paths, output_dir, shard=(0, 1)):
     return pairs, [pair for pair in pairs if pair[1].exists()]
 
 
+# Batches' worth of images that may wait for others of their size (`batches`): bounds
+# memory on a library of many sizes; ours, not a reference's.
+HELD_BATCHES = 4
+
+
 def _decoded(pairs, max_size, ahead):
     """(padded image, height, width, index, error) per input, in order, decoded by
     threads `ahead` inputs in advance (Pillow's decoders release the GIL). The image is
@@ -127,8 +132,10 @@ def _decoded(pairs, max_size, ahead):
 def batches(pairs, max_size, batch_size):
     """Lists of up to `batch_size` decoded inputs (`_decoded`) of one padded size, in
     input order where sizes repeat (frames of a video are one size: plain batches);
-    a failed input goes out alone. Decoding runs two batches ahead."""
-    waiting = {}  # padded (height, width) -> inputs of that size not yet sent
+    a failed input goes out alone. Decoding runs two batches ahead, and at most
+    `HELD_BATCHES` batches' worth of images wait for others of their size (a library
+    of photos of many sizes then runs in smaller batches, not all in memory at once)."""
+    waiting = {}  # padded (height, width) -> inputs of that size not yet sent, oldest first
     for decoded in _decoded(pairs, max_size, ahead=2 * batch_size):
         image = decoded[0]
         if image is None:
@@ -138,6 +145,8 @@ def batches(pairs, max_size, batch_size):
         group.append(decoded)
         if len(group) == batch_size:
             yield waiting.pop(image.shape[:2])
+        elif sum(map(len, waiting.values())) > HELD_BATCHES * batch_size:
+            yield waiting.pop(next(iter(waiting)))
     yield from waiting.values()
 
 

@@ -78,6 +78,21 @@ def test_shards_cover_the_folder_and_equal_one_image_at_a_time(tmp_path, rng, ne
         assert np.abs(saved - alone).max() <= 0.51  # Only the rounding to 8 bits.
 
 
+def test_batches_hold_a_bounded_number_of_images_of_other_sizes(tmp_path, rng, monkeypatch):
+    """Images wait for others of their size to fill a batch, but no more than
+    HELD_BATCHES batches' worth of them: then the oldest size goes out as it is."""
+    sides = (16, 20, 16, 24, 28, 20)  # Padded sizes: A, B, A, C, D, B.
+    paths = write_images(tmp_path / "frames", rng, [(side, side) for side in sides])
+    monkeypatch.setattr(cin_folders, "HELD_BATCHES", 1)
+    pairs = [(path, tmp_path / "out" / path.name) for path in paths]
+    groups = list(cin_folders.batches(pairs, None, batch_size=2))
+    # A fills a batch; B waits, until D makes three waiting images (> 1 batch of 2): B
+    # goes out alone, though another B comes next (unbounded, it would wait for it).
+    assert [[index for _, _, _, index, _ in group] for group in groups] == [
+        [0, 2], [1], [3], [4], [5]]
+    assert all(len({image.shape for image, *_ in group}) == 1 for group in groups)
+
+
 def test_tiny_frames_and_an_output_folder_in_the_way(tmp_path, rng, network):
     """Frames smaller than the network reaches are stylised all the same (padded); a file
     where the results would go is refused before anything is read or written."""
