@@ -30,8 +30,6 @@ which in VGG19 are relu1_2, relu2_2, relu3_4 and relu4_4. Magenta's batch is 16;
 by default, for CPUs (it changes the gradient's noise, not the objective).
 """
 
-import collections
-import concurrent.futures
 import dataclasses
 import json
 import pathlib
@@ -311,19 +309,12 @@ class TrainingCrops:
         """The same stream without TensorFlow (for JAX): (photos (B, size, size, 3),
         styles (B,)) per step, in order, one global batch of `batch_size` per step.
         `threads` decode the photos of the next `ahead` steps while a step runs."""
-        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-            def submit(step):
-                examples = range(step * batch_size, (step + 1) * batch_size)
-                return step, [pool.submit(self.crop, example) for example in examples]
-
-            queue = collections.deque(submit(step) for step in
-                                      range(first_step, min(first_step + ahead, last_step)))
-            while queue:
-                step, crops = queue.popleft()
-                if step + ahead < last_step:
-                    queue.append(submit(step + ahead))
-                yield (np.stack([crop.result() for crop in crops]),
-                       np.full(batch_size, self.style(step), np.int32))
+        crops = images.in_order_ahead(self.crop, range(first_step * batch_size,
+                                                       last_step * batch_size),
+                                      ahead * batch_size, threads)
+        for step in range(first_step, last_step):
+            yield (np.stack([next(crops) for _ in range(batch_size)]),
+                   np.full(batch_size, self.style(step), np.int32))
 
 
 class StyleNetwork:

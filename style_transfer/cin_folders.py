@@ -17,7 +17,6 @@ pass per batch), and each result is written atomically while the next batch runs
   video tool can read them back in order (README: the ffmpeg recipe).
 """
 
-import collections
 import concurrent.futures
 import glob
 import pathlib
@@ -107,7 +106,7 @@ HELD_BATCHES = 4
 
 def _decoded(pairs, max_size, ahead):
     """(padded image, height, width, index, error) per input, in order, decoded by
-    threads `ahead` inputs in advance (Pillow's decoders release the GIL). The image is
+    threads `ahead` inputs in advance (`images.in_order_ahead`). The image is
     padded as the network needs (`cin_inference.pad_for_network`); a file that fails to
     decode gives its error instead."""
     def decode(index):
@@ -119,14 +118,7 @@ def _decoded(pairs, max_size, ahead):
         padded = cin_inference.pad_for_network(photo).astype(np.float32)
         return padded, height, width, index, ""
 
-    with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        queue = collections.deque(pool.submit(decode, index)
-                                  for index in range(min(ahead, len(pairs))))
-        for index in range(ahead, len(pairs) + ahead):
-            decoded = queue.popleft().result()
-            if index < len(pairs):
-                queue.append(pool.submit(decode, index))
-            yield decoded
+    return images.in_order_ahead(decode, range(len(pairs)), ahead)
 
 
 def batches(pairs, max_size, batch_size):

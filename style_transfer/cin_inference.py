@@ -184,7 +184,6 @@ class Stylizer:
                  if isinstance(layer, cin_network.ConditionalInstanceNormalization)]
         if len(convs) != len(norms) or len(convs) < 6 or len(convs) % 2:
             raise ValueError(f"{network.name}: not a network built by cin.transformer_network")
-        self.num_styles = network.inputs[1].shape[-1]
         self.norms = [(np.asarray(n.gamma), np.asarray(n.beta), n.epsilon) for n in norms]
         kernels = [np.asarray(conv.kernel) for conv in convs]
         constant = lambda k: tf.constant(k, self.conv_dtype)  # noqa: E731
@@ -240,7 +239,6 @@ class CompiledNetwork:
 
     def __init__(self, network):
         import jax
-        self.num_styles = network.inputs[1].shape[-1]
         self._values = ([v.value for v in network.trainable_variables],
                         [v.value for v in network.non_trainable_variables])
         self._forward = jax.jit(lambda trainable, non_trainable, images, style_weights:

@@ -60,11 +60,13 @@ def cluster_tasks():
                                          '"index": i}}; fix or unset it') from None
 
 
-def _gpu_count():
-    if tf is not None:
-        return len(tf.config.list_physical_devices("GPU"))
+def _jax_gpus():
     import jax
-    return sum(device.platform == "gpu" for device in jax.devices())
+    return [device for device in jax.devices() if device.platform == "gpu"]
+
+
+def _gpu_count():
+    return len(tf.config.list_physical_devices("GPU") if tf is not None else _jax_gpus())
 
 
 def resolve(name):
@@ -121,8 +123,7 @@ class JaxStrategy:
             raise ArgumentError("strategy", "multi_worker runs on TensorFlow (TF_CONFIG); "
                                             "on JAX use mirrored (this machine's devices) "
                                             "or one_device")
-        gpus = [device for device in jax.devices() if device.platform == "gpu"]
-        devices = gpus or jax.devices("cpu")
+        devices = _jax_gpus() or jax.devices("cpu")
         self.devices = devices if name == "mirrored" else devices[:1]
         self.num_replicas_in_sync = len(self.devices)
         self.distribution = (keras.distribution.DataParallel(devices=self.devices)

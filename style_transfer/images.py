@@ -10,6 +10,8 @@ file. Saving goes through `files.write_atomically`, so an interrupted run never 
 half an image.
 """
 
+import collections
+import concurrent.futures
 import contextlib
 import os
 import pathlib
@@ -170,6 +172,20 @@ def warn(message):
     thread's capture (see `_WARNINGS_LOCK`)."""
     with _WARNINGS_LOCK:
         warnings.warn(ImageWarning(message), stacklevel=2)
+
+
+def in_order_ahead(function, items, ahead, threads=4):
+    """function(item) for each of `items`, yielded in order, computed by `threads`
+    threads up to `ahead` items in advance (Pillow's decoders release the GIL): how the
+    training crops and a folder's images are decoded while the network runs."""
+    items, ahead = list(items), max(1, ahead)
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        queue = collections.deque(pool.submit(function, item) for item in items[:ahead])
+        for index in range(len(items)):
+            result = queue.popleft().result()
+            if index + ahead < len(items):
+                queue.append(pool.submit(function, items[index + ahead]))
+            yield result
 
 
 def describe(source, name):
