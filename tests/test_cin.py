@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from conftest import as_numpy, central_difference, tape_gradient
 from style_transfer import cin, cin_inference, cin_network, distribute, losses, vgg
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -67,6 +68,24 @@ def test_constant_and_low_variance_channels_are_finite_and_exact(layer, rng):
         # would scale channel 1 by sqrt(1.1e-5 / 1e-6) = 3.3 and make channel 0 NaN.
         np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(out[..., 0], layer.beta.numpy()[style][0], atol=1e-6)
+
+
+def test_the_normalisation_gradient_matches_finite_differences(rng):
+    """d/dx of Σ v ⊙ z for Eq. 5 (statistics taken after the shift by the first
+    position), against central differences in float64, at x's first position too."""
+    x = rng.normal(2.0, 1.5, (2, 3, 4, 3))
+    gamma, beta = rng.normal(1, 0.3, (2, 1, 1, 3)), rng.normal(0, 0.5, (2, 1, 1, 3))
+    weights = rng.normal(size=x.shape)
+
+    def function(v):
+        return keras.ops.sum(weights * cin_network.conditional_instance_norm(v, gamma, beta,
+                                                                             1e-5))
+    indices = [(0, 0, 0, 0), (1, 0, 0, 2)] + [tuple(i) for i in rng.integers(
+        0, x.shape, size=(8, 4))]
+    numeric = central_difference(lambda v: float(as_numpy(function(v))), x, indices, 1e-6)
+    analytic = tape_gradient(function, x)
+    np.testing.assert_allclose([analytic[i] for i in indices], numeric, rtol=1e-6,
+                               atol=1e-8)
 
 
 def test_the_inference_normalisation_has_the_same_edge_cases(layer, rng):
