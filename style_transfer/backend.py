@@ -19,8 +19,10 @@ not abstract:
   at an output's levels): XLA evaluates it while compiling, a gather of tens of millions
   of values that took minutes on an H100 machine (measured); `unfolded` hides the table.
 
-The on-device L-BFGS has one implementation per backend in `optimize` (the vectors on
-the device), sharing the host's scalar work. CIN's training step and its devices are
+The on-device L-BFGS keeps its vectors on the device on both: TensorFlow's
+(`optimize._DeviceLBFGS`) leaves the loop to the host, JAX's (`lbfgs_jax`) compiles whole
+iterations; both share the line search and the compact Hessian's algebra, written once
+for NumPy and jax.numpy. CIN's training step and its devices are
 `distribute`'s (tf.distribute, or `keras.distribution` and a `jax.jit` step); its fast
 stylisation is `cin_inference`'s (a TensorFlow rewrite, or the network under `jax.jit`).
 """
@@ -59,18 +61,8 @@ def loss_and_gradient_function(loss_fn, shape, dtype="float32"):
     check_supported()
     if name() == "jax":
         import jax
-
-        def total_and_terms(image):
-            terms = {key: keras.ops.cast(value, dtype) for key, value in loss_fn(image).items()}
-            return terms["total"], terms
-
-        value_and_grad = jax.jit(jax.value_and_grad(total_and_terms, has_aux=True))
-
-        def loss_and_gradient(image):
-            (_, terms), gradient = value_and_grad(jax.numpy.asarray(image, dtype))
-            return terms, gradient
-
-        return loss_and_gradient
+        compiled = jax.jit(jax_loss_and_gradient(loss_fn, dtype))
+        return lambda image: compiled(jax.numpy.asarray(image, dtype))
 
     import tensorflow as tf
 
@@ -81,6 +73,24 @@ def loss_and_gradient_function(loss_fn, shape, dtype="float32"):
             terms = loss_fn(image)
         terms = {key: tf.convert_to_tensor(value, dtype) for key, value in terms.items()}
         return terms, tape.gradient(terms["total"], image)
+
+    return loss_and_gradient
+
+
+def jax_loss_and_gradient(loss_fn, dtype="float32"):
+    """`loss_and_gradient_function`'s program under JAX, not yet compiled, for a caller
+    that compiles it into a larger one (`lbfgs_jax`): image -> (terms, gradient)."""
+    import jax
+
+    def total_and_terms(image):
+        terms = {key: keras.ops.cast(value, dtype) for key, value in loss_fn(image).items()}
+        return terms["total"], terms
+
+    value_and_grad = jax.value_and_grad(total_and_terms, has_aux=True)
+
+    def loss_and_gradient(image):
+        (_, terms), gradient = value_and_grad(image)
+        return terms, gradient
 
     return loss_and_gradient
 

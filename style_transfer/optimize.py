@@ -1,25 +1,30 @@
-"""L-BFGS over the image: SciPy's L-BFGS-B, or the same method on the device in TensorFlow.
+"""L-BFGS over the image: SciPy's L-BFGS-B, or the same method on the device.
 
 L-BFGS-B: Byrd, Lu, Nocedal & Zhu, "A Limited Memory Algorithm for Bound Constrained
 Optimization", SIAM J. Sci. Comput. 16(5), 1995; L-BFGS: Nocedal & Wright, "Numerical
 Optimization", 2nd ed., Alg. 7.4 (two-loop recursion) and 7.5.
 
 One compiled function computes the loss terms and the gradient with respect to the image
-(`backend.loss_and_gradient_function`). Everything a loss needs (targets, the model) is captured by the loss
-function, built before the loop: nothing is recomputed per evaluation but the forward
-and backward pass itself.
+(`backend.loss_and_gradient_function`). Everything a loss needs (targets, the model) is
+captured by the loss function, built before the loop: nothing is recomputed per
+evaluation but the forward and backward pass itself.
 
 - `optimizer="scipy"` (`lbfgs`): SciPy's L-BFGS-B. SciPy sees float64 vectors on the host:
   every evaluation copies the image and its gradient between the device and the host,
   and L-BFGS-B's own work (50 ms an iteration at 512 px, 220 ms with bounds:
   benchmarks/results/optimizer.json) runs on one CPU core.
-- `optimizer="device"` (`lbfgs_device`; "tf", its old name, still works): the two-loop recursion with m = 10 pairs in one compiled
-  function, on the device; the iterate, the gradient and the pairs never leave it. The
-  line search is L-BFGS-B's own (Moré & Thuente, `line_search`), whose few scalars are
-  all the host sees; bounds, when asked, are kept by projection. On unconstrained
-  problems its iterates are SciPy's (tests/test_optimize.py). Its own work is two
-  passes over the pairs per iteration (12 ms at 512 px on a 2-core CPU, where memory
-  bandwidth bounds it; a fraction of a millisecond on a GPU).
+- `optimizer="device"` (`lbfgs_device`; "tf", its old name, still works): L-BFGS with
+  m = 10 pairs whose iterate, gradient and pairs never leave the device. The direction
+  comes from the compact inverse Hessian (`quasi_newton`), the line search is L-BFGS-B's
+  own (Moré & Thuente, `line_search`); bounds, when asked, are kept by projection. On
+  unconstrained problems its iterates are SciPy's (tests/test_optimize.py). Its own work
+  is two passes over the pairs per iteration (12 ms at 512 px on a 2-core CPU, where
+  memory bandwidth bounds it; a fraction of a millisecond on a GPU).
+  - TensorFlow (`_DeviceLBFGS`): the host runs the loop on the few scalars the device
+    hands it, and the device waits while the host searches.
+  - JAX (`lbfgs_jax`): the line search runs on the device too; each compiled call makes
+    one evaluation and decides the next, and the host queues the next call before it
+    reads the last one's report (`_lbfgs_device_jax`), so the device never waits.
 
 Two pitfalls of the usual scipy-based scripts are avoided here:
 - SciPy's default `ftol`/`gtol` stop long before the image converges on this loss, so
@@ -35,10 +40,11 @@ import time
 
 import keras
 import numpy as np
-import scipy.linalg
 import scipy.optimize
 
-from style_transfer import backend, line_search
+from style_transfer import backend, line_search, quasi_newton
+from style_transfer.quasi_newton import (ITERATIONS_DONE, NO_DECREASE, NO_DESCENT, RUNNING,
+                                         SEARCH_FAILED, STOP_REASONS, TOO_MANY_EVALUATIONS)
 from style_transfer.backend import loss_and_gradient_function
 
 # Curvature pairs kept by L-BFGS (SciPy's default). SciPy keeps each as two float64
@@ -130,10 +136,12 @@ class _Recorder:
         self.evaluation_seconds.append(time.perf_counter() - start)
         return value
 
-    def record(self, losses, image):
-        """Appends an `Iteration` and hands it to the callback (StopIteration ends)."""
+    def record(self, losses, image, evaluations=None):
+        """Appends an `Iteration` and hands it to the callback (StopIteration ends).
+        `evaluations`: the count so far, where they were not timed here."""
         now = time.perf_counter()
-        step = Iteration(len(self.history), dict(losses), len(self.evaluation_seconds),
+        evaluations = len(self.evaluation_seconds) if evaluations is None else evaluations
+        step = Iteration(len(self.history), dict(losses), evaluations,
                          now - self.tick if self.history else 0.0, image)
         self.tick = now
         self.history.append(step)
@@ -186,9 +194,11 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
     def evaluate(x):
         if "x" in last and np.array_equal(x, last["x"]):
             return last["total"], last["gradient"]
-        terms, gradient = recorder.timed(
-            lambda: loss_and_gradient(x.reshape(shape).astype(np.float32)))
-        losses = _floats(terms)
+        def evaluated():  # Reading the terms waits for the device (JAX returns at once).
+            terms, gradient = loss_and_gradient(x.reshape(shape).astype(np.float32))
+            return _floats(terms), gradient
+
+        losses, gradient = recorder.timed(evaluated)
         last.update(x=x.copy(), losses=losses, total=losses["total"],
                     gradient=np.asarray(gradient, np.float64).ravel())
         return losses["total"], last["gradient"]
@@ -222,36 +232,6 @@ def lbfgs(loss_fn, init_image, *, max_iterations, bounds=None, callback=None):
                            time.perf_counter() - loop_start)
 
 
-class _Bounds:
-    """Pixel bounds on the device, for both device L-BFGS (`keras.ops`, so one version
-    serves TensorFlow's graph and JAX's): projection, the pixels held at a bound, and the
-    direction along the projected path."""
-
-    def __init__(self, bounds):
-        self.bounds = bounds
-
-    def clipped(self, x):
-        return x if self.bounds is None else keras.ops.clip(x, *self.bounds)
-
-    def free(self, vector, x, g):
-        """`vector` where a pixel may move along -g (not held at a bound by the
-        gradient), 0 elsewhere."""
-        if self.bounds is None:
-            return vector
-        low, high = self.bounds
-        held = ((x <= low) & (g > 0)) | ((x >= high) & (g < 0))
-        return keras.ops.where(held, keras.ops.zeros_like(vector), vector)
-
-    def moving(self, d, x_t):
-        """d where the point x_t of the path x + t d still moves (not stopped at a bound):
-        φ'(t) = gᵀ moving."""
-        if self.bounds is None:
-            return d
-        low, high = self.bounds
-        return d * keras.ops.cast(((x_t > low) | (d > 0)) & ((x_t < high) | (d < 0)),
-                                  d.dtype)
-
-
 class _DeviceLBFGS:
     """The vectors of L-BFGS on the device, and the compiled functions that use them
     (TensorFlow).
@@ -281,7 +261,7 @@ class _DeviceLBFGS:
         scalar = tf.TensorSpec((), dtype)
         slot_spec = tf.TensorSpec((), tf.int32)
 
-        limits = _Bounds(bounds)
+        limits = quasi_newton.Bounds(bounds)
         clipped, free = limits.clipped, limits.free
 
         def store(rows, values):
@@ -345,143 +325,6 @@ class _DeviceLBFGS:
             tf.constant(minimum, dtype))
 
 
-class _DeviceLBFGSJax:
-    """`_DeviceLBFGS` in JAX: the same four functions over the same matrix W. W is a
-    value rather than a variable: the functions that change it take it and return the
-    new one, and donating the old buffer lets XLA update it in place. The loss and its
-    gradient are one compiled program, called by `start` and `trial` alike (compiling it
-    into each would compile the network twice); the vector work around it is compiled
-    apart, once, before the loop.
-    """
-
-    def __init__(self, loss_fn, shape, bounds, num_corrections, dtype):
-        import jax
-        import jax.numpy as jnp
-        m, size, gradient_row = num_corrections, int(np.prod(shape)), 2 * num_corrections
-        self.m = m
-        evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
-        self.pairs = jnp.zeros((2 * m + 1, size), dtype)
-
-        limits = _Bounds(bounds)
-        clipped, free = limits.clipped, limits.free
-
-        def products(pairs, x, g):
-            w_g = pairs @ g
-            return (w_g, w_g) if bounds is None else (w_g, pairs @ free(g, x, g))
-
-        def store_gradient(pairs, x, g):
-            pairs = pairs.at[gradient_row].set(g)
-            return pairs, products(pairs, x, g)
-
-        def direction(pairs, x, g, minus_coefficients):
-            return free(minus_coefficients @ pairs, x, g)
-
-        def step_to(x, d, step):
-            return clipped(x + step * d)
-
-        def slope(x_t, d, g):  # φ'(t), as `_DeviceLBFGS.trial`.
-            return g @ limits.moving(d, x_t)
-
-        def remember(pairs, x_old, x_new, g_old, g_new, slot, minimum):
-            pair = jnp.stack([x_new - x_old, g_new - g_old])  # [s, y]
-            gram = pair @ pair.T  # sᵀy = gram[0, 1], yᵀy = gram[1, 1]
-            rows = jnp.stack([slot, slot + m])
-            pairs = pairs.at[rows].set(jnp.where(gram[0, 1] > minimum, pair, pairs[rows]))
-            pairs = pairs.at[gradient_row].set(g_new)
-            return pairs, (gram[0, 1], gram[1, 1]) + products(pairs, x_new, g_new)
-
-        vector, scalar = (jax.ShapeDtypeStruct(part, dtype) for part in ((size,), ()))
-        matrix = jax.ShapeDtypeStruct(self.pairs.shape, dtype)
-
-        def compiled(function, *specs, donate=False):
-            return jax.jit(function, donate_argnums=(0,) if donate else ()).lower(
-                *specs).compile()
-
-        clipped_ = compiled(clipped, vector)
-        store_gradient = compiled(store_gradient, matrix, vector, vector, donate=True)
-        direction = compiled(direction, matrix, vector, vector,
-                             jax.ShapeDtypeStruct((2 * m + 1,), dtype))
-        step_to = compiled(step_to, vector, vector, scalar)
-        slope = compiled(slope, vector, vector, vector)
-        remember = compiled(remember, matrix, vector, vector, vector, vector,
-                            jax.ShapeDtypeStruct((), jnp.int32), scalar, donate=True)
-
-        def evaluated(x):
-            terms, g = evaluate(jnp.reshape(x, shape))
-            return terms, jnp.reshape(g, (-1,))
-
-        def start(x):
-            x = clipped_(jnp.asarray(x, dtype))
-            terms, g = evaluated(x)
-            self.pairs, (w_g, w_g_free) = store_gradient(self.pairs, x, g)
-            return x, terms, g, w_g, w_g_free
-
-        def trial(x, d, step):
-            x_t = step_to(x, d, jnp.asarray(step, dtype))
-            terms, g = evaluated(x_t)
-            return x_t, terms, g, slope(x_t, d, g)
-
-        def remember_pair(x_old, x_new, g_old, g_new, slot, minimum):
-            self.pairs, outputs = remember(self.pairs, x_old, x_new, g_old, g_new,
-                                           jnp.asarray(slot, jnp.int32),
-                                           jnp.asarray(minimum, dtype))
-            return outputs
-
-        self.start, self.trial, self.remember = start, trial, remember_pair
-        self.direction = lambda x, g, c: direction(self.pairs, x, g, jnp.asarray(c, dtype))
-
-
-class _CompactHessian:
-    """The host's side of L-BFGS: the m x m products of the pairs, in float64, and the
-    coefficients c of d = -(γ g + Wᵀ c) = -H g for the compact inverse Hessian of Byrd,
-    Nocedal & Schnabel (1994, Eq. 3.1; Nocedal & Wright, Eq. 7.24):
-
-        H = γ I + [S  γY] [[R⁻ᵀ (D + γ YᵀY) R⁻¹, -R⁻ᵀ], [-R⁻¹, 0]] [Sᵀ; γYᵀ]
-
-    with the pairs oldest first, R the upper triangle of SᵀY, D its diagonal, and
-    γ = sᵀy / yᵀy of the newest pair.
-    """
-
-    def __init__(self, m):
-        self.m, self.slots = m, []  # Slots in use, oldest first.
-        self.sy = np.zeros((m, m))  # sy[i, j] = sᵢᵀ yⱼ (read for i older than j).
-        self.yy = np.zeros((m, m))
-
-    def clear(self):
-        self.slots = []
-
-    def next_slot(self):
-        free = [i for i in range(self.m) if i not in self.slots]
-        return free[0] if free else self.slots[0]
-
-    def add(self, slot, products):
-        """The pair just stored in `slot`: products = W y of its y (sᵢᵀy, then yᵢᵀy)."""
-        self.slots = [i for i in self.slots if i != slot] + [slot]
-        self.sy[:, slot] = products[:self.m]
-        self.yy[:, slot] = self.yy[slot, :] = products[self.m:2 * self.m]
-
-    @property
-    def gamma(self):
-        newest = self.slots[-1] if self.slots else None
-        return 1.0 if newest is None else self.sy[newest, newest] / self.yy[newest, newest]
-
-    def coefficients(self, projected):
-        """c (2m,) for projected = W g: zero for slots not in use."""
-        c = np.zeros(2 * self.m)
-        if not self.slots:
-            return c
-        order, gamma = self.slots, self.gamma
-        u, v = projected[order], projected[[self.m + i for i in order]]  # Sᵀg, Yᵀg
-        r = np.triu(self.sy[np.ix_(order, order)])
-        middle = np.diag(np.diag(r)) + gamma * self.yy[np.ix_(order, order)]
-        r_inv_u = scipy.linalg.solve_triangular(r, u)
-        a = scipy.linalg.solve_triangular(r, middle @ r_inv_u - gamma * v, trans="T")
-        b = -r_inv_u
-        c[order] = a
-        c[[self.m + i for i in order]] = gamma * b
-        return c
-
-
 def _on_host(tensors):
     """Device scalars and vectors as float64 NumPy values (one wait for the device)."""
     return [np.asarray(t, np.float64) for t in backend.to_host(list(tensors))]
@@ -492,7 +335,7 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
     """Minimises `loss_fn` over the image with L-BFGS on the device.
 
     The method of L-BFGS-B without bounds, step for step: the direction -H g with the
-    compact inverse Hessian of the m newest pairs (`_CompactHessian`), Moré & Thuente's
+    compact inverse Hessian of the m newest pairs (`quasi_newton`), Moré & Thuente's
     line search with L-BFGS-B's settings (`line_search.search`), a first step of 1/‖d‖,
     a pair skipped when sᵀy <= ε (-gᵀs), and on a failed line search or a direction that
     does not descend the pairs dropped and the search tried again from the gradient, and
@@ -505,18 +348,27 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
         num_corrections: m, the pairs kept.
         dtype: of the image, the gradient and the pairs on the device.
 
+    On TensorFlow the vectors live on the device (`_DeviceLBFGS`) and the host runs the
+    loop on their scalars; on JAX whole iterations, the line search included, run on the
+    device (`lbfgs_jax`), and the host reads one report per iteration.
+
     Returns:
         `Result`, as `lbfgs`.
     """
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be at least 1, got {max_iterations}")
-    shape = tuple(np.shape(init_image))
     dtype = keras.backend.standardize_dtype(dtype)  # "float32", also from a tf.DType.
-    device_class = _DeviceLBFGSJax if backend.name() == "jax" else _DeviceLBFGS
-    device = device_class(loss_fn, shape, bounds, num_corrections, dtype)
-    hessian = _CompactHessian(num_corrections)
+    if backend.name() == "jax":
+        return _lbfgs_device_jax(loss_fn, init_image, max_iterations, bounds, callback,
+                                 num_corrections, dtype)
+    shape = tuple(np.shape(init_image))
+    device = _DeviceLBFGS(loss_fn, shape, bounds, num_corrections, dtype)
+    memory = quasi_newton.empty_memory(num_corrections)
     recorder = _Recorder(callback)
     epsilon = float(np.finfo(dtype).eps)
+
+    def too_many_evaluations():  # L-BFGS-B's maxfun, checked after a step or a restart.
+        return len(recorder.evaluation_seconds) > MAX_EVALUATIONS_PER_ITERATION * max_iterations
 
     def waited(outputs, scalars):  # Waits for the device: the clock stops when it is done.
         return outputs, tuple(float(value) for value in backend.to_host(scalars(outputs)))
@@ -527,18 +379,18 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
     losses = _floats(terms)
     recorder.record(losses, keras.ops.reshape(x, shape))
     loop_start = recorder.tick
-    stop_reason, interrupted = "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", False
+    stop_reason, interrupted = STOP_REASONS[ITERATIONS_DONE], False
     try:
         while len(recorder.history) <= max_iterations:
-            coefficients = np.append(hessian.coefficients(w_g_free), hessian.gamma)
+            coefficients = quasi_newton.direction_coefficients(memory, w_g_free)
             d = device.direction(x, g, -coefficients)
             slope = -(coefficients @ w_g_free)  # gᵀd = -(γ g_fᵀg_f + Σ cᵢ wᵢᵀg_f)
             g_free_squared = w_g_free[-1]
             if not slope < 0:  # Not a descent direction: start again from the gradient.
-                if not hessian.slots:
-                    stop_reason = "CONVERGENCE: NO DESCENT DIRECTION"
+                if not memory.count:
+                    stop_reason = STOP_REASONS[NO_DESCENT]
                     break
-                hessian.clear()
+                memory = quasi_newton.forgotten(memory)
                 continue
             trials = []
 
@@ -554,19 +406,20 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
             step, message = line_search.search(phi, losses["total"], slope, first,
                                                max_evaluations=MAX_LINE_SEARCH)
             if message == "FAILED":
-                if hessian.slots:  # L-BFGS-B's restart: drop the pairs, try the gradient.
-                    hessian.clear()
+                if memory.count and not too_many_evaluations():
+                    memory = quasi_newton.forgotten(memory)  # L-BFGS-B's restart.
                     continue
-                stop_reason = "ABNORMAL_TERMINATION_IN_LNSRCH"
+                stop_reason = STOP_REASONS[TOO_MANY_EVALUATIONS if memory.count
+                                           else SEARCH_FAILED]
                 break
             x_new, terms, g_new, _ = trials[-1]  # dcsrch ends at its accepted step.
-            slot, minimum = hessian.next_slot(), epsilon * -slope * step
+            slot, minimum = int(quasi_newton.next_slot(memory)), epsilon * -slope * step
             sy, yy, w_g_new, w_g_free = _on_host(device.remember(
                 x, x_new, g, g_new, slot, minimum))
             if sy > minimum:  # sᵀy > ε (-gᵀs), as L-BFGS-B; else the pair is skipped.
                 w_y = w_g_new - w_g  # W y on the pairs kept; the new pair's own products:
                 w_y[[slot, slot + num_corrections]] = sy, yy
-                hessian.add(slot, w_y)
+                memory = quasi_newton.remembered(memory, slot, w_y)
             w_g = w_g_new
             previous = losses["total"]
             x, g, losses = x_new, g_new, _floats(terms)
@@ -575,11 +428,10 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
                 # L-BFGS-B's test (fold - f) <= factr ε max(|fold|, |f|, 1), with factr 0
                 # (ftol 0): a step that lowered nothing ends the run, as SciPy's does,
                 # where the line search would otherwise repeat the same warning.
-                stop_reason = "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH"
+                stop_reason = STOP_REASONS[NO_DECREASE]
                 break
-            if len(recorder.evaluation_seconds) > (MAX_EVALUATIONS_PER_ITERATION
-                                                   * max_iterations):
-                stop_reason = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+            if too_many_evaluations():
+                stop_reason = STOP_REASONS[TOO_MANY_EVALUATIONS]
                 break
     except StopIteration:
         stop_reason = "`callback` raised `StopIteration`."  # As SciPy says it.
@@ -587,6 +439,62 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
         interrupted, stop_reason = True, "interrupted"
     return recorder.result(keras.ops.reshape(x, shape), stop_reason, interrupted,
                            time.perf_counter() - loop_start)
+
+
+def _lbfgs_device_jax(loss_fn, init_image, max_iterations, bounds, callback,
+                      num_corrections, dtype):
+    """`lbfgs_device`'s loop under JAX: the device runs the method (`lbfgs_jax`), the host
+    queues each call before it reads the report of the one before, and records.
+
+    The result's `seconds_per_evaluation` is the first evaluation's time, measured by
+    running it a second time before the loop (the loop's evaluations cannot be timed
+    apart from the search around them); `seconds_outside_evaluation` is what the loop
+    took beyond its evaluations at that rate, per iteration.
+    """
+    import jax.numpy as jnp
+    from style_transfer import lbfgs_jax
+    shape = tuple(np.shape(init_image))
+    call, initial = lbfgs_jax.program(
+        loss_fn, shape, bounds, num_corrections, dtype, max_iterations=max_iterations,
+        max_line_search=MAX_LINE_SEARCH,
+        max_evaluations=MAX_EVALUATIONS_PER_ITERATION * max_iterations)
+    start = time.perf_counter()
+    call = call.lower(*initial(init_image)).compile()  # Traced and compiled once.
+    lbfgs_jax.report(call(*initial(init_image))[1])
+    compile_seconds = time.perf_counter() - start
+    start = time.perf_counter()  # The first evaluation again, alone, timed.
+    pairs, state = call(*initial(init_image))
+    lbfgs_jax.report(state)
+    seconds_per_evaluation = time.perf_counter() - start
+
+    recorder = _Recorder(callback)
+    recorded, stop_reason, interrupted = state.x, STOP_REASONS[ITERATIONS_DONE], False
+    loop_start, evaluations = time.perf_counter(), 1
+    try:
+        while True:
+            pairs, upcoming = call(pairs, state)  # Runs while this report is read.
+            terms, accepted, iteration, evaluations, code = lbfgs_jax.report(state)
+            if accepted:
+                recorded = state.x
+                recorder.record({key: float(value) for key, value in terms.items()},
+                                jnp.reshape(recorded, shape), int(evaluations))
+            if code != RUNNING or iteration >= max_iterations:
+                stop_reason = STOP_REASONS[int(code) if code != RUNNING else ITERATIONS_DONE]
+                break
+            state = upcoming
+    except StopIteration:
+        stop_reason = "`callback` raised `StopIteration`."  # As SciPy says it.
+    except KeyboardInterrupt:
+        interrupted, stop_reason = True, "interrupted"
+    loop_seconds = time.perf_counter() - loop_start
+    iterations = len(recorder.history) - 1
+    return Result(
+        image=np.asarray(jnp.reshape(recorded, shape), np.float32), history=recorder.history,
+        num_iterations=iterations, num_evaluations=int(evaluations), stop_reason=stop_reason,
+        interrupted=interrupted, seconds_per_evaluation=seconds_per_evaluation,
+        compile_seconds=compile_seconds,
+        seconds_outside_evaluation=max(0.0, loop_seconds - (int(evaluations) - 1)
+                                       * seconds_per_evaluation) / max(iterations, 1))
 
 
 def canonical_optimizer(optimizer):

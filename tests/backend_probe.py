@@ -73,15 +73,59 @@ def lbfgs_runs():
                  + 1e-5 * ops.square(ops.sum(image)))
         return {"total": total}
 
+    def misleading_below(threshold):
+        """`loss`, whose gradient turns into that of its negative once the value is below
+        `threshold`: from there no direction descends, and every line search fails."""
+        def misleading(image):
+            total = loss(image)["total"]
+            reversed_gradient = total - 2.0 * (total - ops.stop_gradient(total))
+            return {"total": ops.where(total < threshold, reversed_gradient, total)}
+        return misleading
+
+    def summary(result):
+        return {"totals": [step.losses["total"] for step in result.history],
+                "low": float(result.image.min()), "high": float(result.image.max()),
+                "stop_reason": result.stop_reason, "evaluations": result.num_evaluations}
+
     start = rng.uniform(0, 255, SHAPE)
     numbers = {}
     for bounds in (None, (0.0, 255.0)):
         for optimizer in ("scipy", "device"):
             result = optimize.minimize(loss, start, max_iterations=6, optimizer=optimizer,
                                        bounds=bounds)
-            numbers[f"{optimizer}{'' if bounds is None else ', bounds'}"] = {
-                "totals": [step.losses["total"] for step in result.history],
-                "low": float(result.image.min()), "high": float(result.image.max())}
+            numbers[f"{optimizer}{'' if bounds is None else ', bounds'}"] = summary(result)
+    # To the end: the device run stops by itself (a step that lowers nothing). Each read
+    # of device values is a wait for the device: they are counted.
+    reads, to_host = [], backend.to_host
+    backend.to_host = lambda tree: reads.append(1) or to_host(tree)
+    try:
+        result = optimize.lbfgs_device(loss, start, max_iterations=40)
+    finally:
+        backend.to_host = to_host
+    numbers["device, to the end"] = dict(summary(result), reads=len(reads),
+                                         iterations=result.num_iterations)
+    # Every line search fails once the loss is below 900 (after two iterations): the
+    # search along the L-BFGS direction, then the restart's along the gradient. With 3
+    # evaluations allowed per search, each fails before its float rounding can matter.
+    allowed, optimize.MAX_LINE_SEARCH = optimize.MAX_LINE_SEARCH, 8
+    try:
+        result = optimize.lbfgs_device(misleading_below(900.0), start, max_iterations=10)
+    finally:
+        optimize.MAX_LINE_SEARCH = allowed
+    numbers["device, misleading gradient"] = dict(
+        summary(result), evaluations_before=result.history[-1].num_evaluations)
+    # The callback ends the run at iteration 3; the result is that iteration's image.
+    seen = {}
+
+    def stop_at_three(step):
+        seen[step.iteration] = step.image
+        if step.iteration == 3:
+            raise StopIteration
+
+    result = optimize.lbfgs_device(loss, start, max_iterations=6, callback=stop_at_three)
+    numbers["device, stopped by the callback"] = {
+        "iterations": result.num_iterations, "stop_reason": result.stop_reason,
+        "image_is_the_last_seen": bool(np.array_equal(result.image, seen[3]))}
     return numbers
 
 

@@ -111,6 +111,51 @@ def test_each_lbfgs_takes_the_same_iterates_on_both_backends(probes, run):
         assert 0.0 <= jax["low"] and jax["high"] <= 255.0
 
 
+def test_the_device_lbfgs_ends_a_run_as_tensorflows_does(probes):
+    """JAX's L-BFGS runs its loop on the device, TensorFlow's on the host: a run left to
+    go on stops at the same place, for the same reason (a step that lowers nothing). The
+    evaluations spent at the end differ: the last line searches run in float noise."""
+    jax, tensorflow = (probes[name]["lbfgs"]["device, to the end"]
+                       for name in ("jax", "tensorflow"))
+    assert jax["stop_reason"] == tensorflow["stop_reason"] == (
+        "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH")
+    assert 3 < len(jax["totals"]) < 41
+    np.testing.assert_allclose(jax["totals"][:7], tensorflow["totals"][:7], rtol=1e-6)
+    assert jax["totals"][-1] == pytest.approx(tensorflow["totals"][-1], rel=1e-6)
+
+
+def test_jax_device_lbfgs_restarts_from_the_gradient_after_a_failed_search(probes):
+    """Once no direction descends, the search along the L-BFGS direction fails after the
+    evaluations it is allowed (8 in the probe); L-BFGS-B then drops the pairs and
+    searches along the gradient, which fails too, and the run ends: on the device as on
+    the host, after the same iterations and evaluations."""
+    jax, tensorflow = (probes[name]["lbfgs"]["device, misleading gradient"]
+                       for name in ("jax", "tensorflow"))
+    assert jax["stop_reason"] == tensorflow["stop_reason"] == "ABNORMAL_TERMINATION_IN_LNSRCH"
+    assert len(jax["totals"]) == 3  # Iteration 0, then two before the gradient turns.
+    assert jax["evaluations"] - jax["evaluations_before"] == 2 * 8
+    assert (jax["evaluations"], jax["evaluations_before"]) == (
+        tensorflow["evaluations"], tensorflow["evaluations_before"])
+    np.testing.assert_allclose(jax["totals"], tensorflow["totals"], rtol=1e-6)
+
+
+def test_a_callback_ends_the_jax_device_run_at_its_image(probes):
+    assert probes["jax"]["lbfgs"]["device, stopped by the callback"] == {
+        "iterations": 3, "stop_reason": "`callback` raised `StopIteration`.",
+        "image_is_the_last_seen": True}
+
+
+def test_jax_device_lbfgs_never_waits_for_the_host(probes):
+    """The line search runs on the device, and the host queues each evaluation before it
+    reads the report of the one before: it reads once per evaluation (and twice before the
+    loop: the compiled first evaluation, then the same timed), never in between.
+    TensorFlow's host loop also reads after each stored pair."""
+    jax, tensorflow = (probes[name]["lbfgs"]["device, to the end"]
+                       for name in ("jax", "tensorflow"))
+    assert jax["reads"] == jax["evaluations"] + 2
+    assert tensorflow["reads"] >= tensorflow["evaluations"] + tensorflow["iterations"]
+
+
 def test_a_cin_training_step_is_the_same_on_jax(probes):
     """The same seeded network, photos and styles, on one device and on JAX's two: the
     same loss, and the same gradient (Adam's first moment after one step is

@@ -1,6 +1,8 @@
 """L-BFGS over the image: SciPy's L-BFGS-B and the on-device one, on problems with known
 answers; the device one against SciPy's iterates; the line search against SciPy's port."""
 
+import functools
+import importlib.util
 import inspect
 
 import numpy as np
@@ -271,6 +273,39 @@ def test_the_line_search_is_scipys_dcsrch(rng):
             assert message == task.decode(), (name, first)  # the same verdict,
             assert step == ours[-1] and (their_step is None or step == their_step)
             # (SciPy's wrapper returns no step after a warning; dcsrch's is the last.)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_the_line_search_compiled_in_float32_takes_the_hosts_steps():
+    """`line_search.advance` as JAX's device L-BFGS runs it: jax.numpy, compiled, in
+    float32. Every case of dcstep is computed and one selected, so a wrong selection
+    would show here and not in the host's float64 run. The same trial steps to float32
+    rounding, in the same number, with the same verdict."""
+    import jax
+    import jax.numpy as jnp
+    advance = jax.jit(functools.partial(line_search.advance, xp=jnp, max_evaluations=100))
+    functions = {  # φ(t), φ'(t) (Moré & Thuente's Table 1-6 family, and a parabola)
+        "-t/(t²+2)": (lambda t: -t / (t * t + 2), lambda t: (t * t - 2) / (t * t + 2) ** 2),
+        "(t+0.004)^5-2(t+0.004)^4": (
+            lambda t: (t + 0.004) ** 5 - 2 * (t + 0.004) ** 4,
+            lambda t: 5 * (t + 0.004) ** 4 - 8 * (t + 0.004) ** 3),
+        "quadratic": (lambda t: (t - 3.0) ** 2, lambda t: 2 * (t - 3.0))}
+    for name, (phi, derphi) in functions.items():
+        for first in (1e-3, 1e-1, 10.0, 1e3):
+            on_host = []
+            _, message = line_search.search(
+                lambda t: (on_host.append(t), (phi(t), derphi(t)))[1], phi(0.0), derphi(0.0),
+                first, max_evaluations=100)
+            state = line_search.begin(jnp.float32(phi(0.0)), jnp.float32(derphi(0.0)),
+                                      jnp.float32(first), xp=jnp)
+            compiled, code = [], line_search.SEARCHING
+            while code == line_search.SEARCHING:
+                t = float(state.stp)
+                compiled.append(t)
+                state, code = advance(state, jnp.float32(phi(t)), jnp.float32(derphi(t)))
+            assert line_search.MESSAGES[int(code)] == message, (name, first)
+            np.testing.assert_allclose(compiled, on_host, rtol=1e-4, err_msg=name)
+            assert float(state.stp) == compiled[-1]  # It ends at its last evaluation.
 
 
 def test_a_step_that_lowers_nothing_ends_the_device_run_as_it_ends_scipys(rng, monkeypatch):
