@@ -36,8 +36,8 @@ from style_transfer.quasi_newton import (NO_DECREASE, NO_DESCENT, RUNNING, SEARC
 
 
 class _State(typing.NamedTuple):
-    """Everything but the pairs, between calls. x, g, f and terms are the accepted point;
-    d, slope and search the line search under way along d from it."""
+    """Everything but the pairs, between calls: x, g and terms at the accepted point, and
+    the line search under way from it along d."""
     x: object
     g: object
     terms: dict
@@ -79,7 +79,7 @@ def program(loss_fn, shape, bounds, num_corrections, dtype, *, max_iterations,
         gradient alone (the pairs dropped) where that does not descend; the run ends
         where the gradient does not descend either."""
         coefficients = quasi_newton.direction_coefficients(s.memory, s.w_g_free, jnp,
-                                                       jax.scipy.linalg)
+                                                           jax.scipy.linalg)
         descends = coefficients @ s.w_g_free > 0  # gᵀd = -(γ g_fᵀg_f + Σ cᵢ wᵢᵀg_f) < 0
         gradient_only = jnp.zeros_like(coefficients).at[-1].set(1.0)
         coefficients = jnp.where(descends, coefficients, gradient_only)
@@ -150,7 +150,7 @@ def program(loss_fn, shape, bounds, num_corrections, dtype, *, max_iterations,
         ended = (code != line_search.SEARCHING) & (code != line_search.FAILED)
         branch = jnp.where(~live, 0, jnp.where(s.starting | ended, 1, jnp.where(
             code == line_search.FAILED, 2, 3)))
-        # Only the network is outside the branches: XLA's CPU backend runs a network
+        # The network is outside the branches: XLA's CPU backend runs a network
         # inside a loop or a branch at half its speed on 2 cores (measured: VGG19 at
         # 256 px, 0.93 s alone, 1.97 s in a while_loop, 1.78 s in a cond).
         return jax.lax.switch(branch, [

@@ -46,10 +46,15 @@ def probes(tmp_path_factory):
             [sys.executable, str(PROBE), str(folder / f"{name}.json")], env=environment,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     found = {}
-    for name, process in running.items():
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, f"{name}:\n{output[-3000:]}"
-        found[name] = json.loads((folder / f"{name}.json").read_text())
+    try:
+        for name, process in running.items():
+            output, _ = process.communicate(timeout=600)
+            assert process.returncode == 0, f"{name}:\n{output[-3000:]}"
+            found[name] = json.loads((folder / f"{name}.json").read_text())
+    finally:  # A probe that hangs is not left running after the test.
+        for process in running.values():
+            process.kill()
+            process.wait()
     return found
 
 

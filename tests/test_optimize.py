@@ -10,7 +10,7 @@ import pytest
 import scipy.optimize
 import tensorflow as tf
 
-from style_transfer import line_search, optimize
+from style_transfer import line_search, optimize, quasi_newton
 
 SHAPE = (6, 5, 3)
 
@@ -247,17 +247,20 @@ def test_the_device_lbfgs_follows_scipys_iterates(rng, problem):
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6 * span)
 
 
+# φ(t), φ'(t) along a line: Moré & Thuente's test functions (their Table 1-6 family), and
+# a parabola.
+SEARCH_PROBLEMS = {
+    "-t/(t²+2)": (lambda t: -t / (t * t + 2), lambda t: (t * t - 2) / (t * t + 2) ** 2),
+    "(t+0.004)^5-2(t+0.004)^4": (lambda t: (t + 0.004) ** 5 - 2 * (t + 0.004) ** 4,
+                                 lambda t: 5 * (t + 0.004) ** 4 - 8 * (t + 0.004) ** 3),
+    "quadratic": (lambda t: (t - 3.0) ** 2, lambda t: 2 * (t - 3.0))}
+
+
 def test_the_line_search_is_scipys_dcsrch(rng):
     """Step for step on Moré & Thuente's test functions (their Table 1-6 family): the
     trial steps and the accepted one equal SciPy's own port of MINPACK-2's dcsrch."""
     from scipy.optimize._dcsrch import DCSRCH
-    functions = {  # φ(t), φ'(t)
-        "-t/(t²+2)": (lambda t: -t / (t * t + 2), lambda t: (t * t - 2) / (t * t + 2) ** 2),
-        "(t+0.004)^5-2(t+0.004)^4": (
-            lambda t: (t + 0.004) ** 5 - 2 * (t + 0.004) ** 4,
-            lambda t: 5 * (t + 0.004) ** 4 - 8 * (t + 0.004) ** 3),
-        "quadratic": (lambda t: (t - 3.0) ** 2, lambda t: 2 * (t - 3.0))}
-    for name, (phi, derphi) in functions.items():
+    for name, (phi, derphi) in SEARCH_PROBLEMS.items():
         for first in (1e-3, 1e-1, 10.0, 1e3):
             ours = []
             step, message = line_search.search(
@@ -284,13 +287,7 @@ def test_the_line_search_compiled_in_float32_takes_the_hosts_steps():
     import jax
     import jax.numpy as jnp
     advance = jax.jit(functools.partial(line_search.advance, xp=jnp, max_evaluations=100))
-    functions = {  # φ(t), φ'(t) (Moré & Thuente's Table 1-6 family, and a parabola)
-        "-t/(t²+2)": (lambda t: -t / (t * t + 2), lambda t: (t * t - 2) / (t * t + 2) ** 2),
-        "(t+0.004)^5-2(t+0.004)^4": (
-            lambda t: (t + 0.004) ** 5 - 2 * (t + 0.004) ** 4,
-            lambda t: 5 * (t + 0.004) ** 4 - 8 * (t + 0.004) ** 3),
-        "quadratic": (lambda t: (t - 3.0) ** 2, lambda t: 2 * (t - 3.0))}
-    for name, (phi, derphi) in functions.items():
+    for name, (phi, derphi) in SEARCH_PROBLEMS.items():
         for first in (1e-3, 1e-1, 10.0, 1e3):
             on_host = []
             _, message = line_search.search(
@@ -331,6 +328,30 @@ def test_a_step_that_lowers_nothing_ends_the_device_run_as_it_ends_scipys(rng, m
     assert result.num_iterations == 5 and len(calls) == 5
     totals = [step.losses["total"] for step in result.history]
     assert totals[4] < totals[3] and totals[5] == totals[4]
+
+
+def test_a_pair_of_negative_curvature_is_not_stored(monkeypatch):
+    """L-BFGS-B stores a pair only where sᵀy > ε (-gᵀs): one of negative curvature would
+    make H indefinite. A line search that ends in a warning may hand back such a step;
+    here every search returns its first trial step, in the concave part of Σ cos(x/10)
+    (x < 5π), where each step lowers the loss and sᵀy < 0."""
+    def loss(image):
+        total = tf.reduce_sum(tf.cos(image / 10.0))
+        return {"total": total}
+
+    def first_step(phi, f0, g0, stp, **settings):
+        phi(stp)
+        return stp, "WARNING: XTOL TEST SATISFIED"
+
+    stored, remembered = [], quasi_newton.remembered
+    monkeypatch.setattr(line_search, "search", first_step)
+    monkeypatch.setattr(quasi_newton, "remembered", lambda memory, slot, products, *a: (
+        stored.append(products[slot]), remembered(memory, slot, products, *a))[1])
+    result = optimize.lbfgs_device(loss, np.full(SHAPE, 2.0), max_iterations=5)
+    totals = [step.losses["total"] for step in result.history]
+    assert result.num_iterations == 5 and all(np.diff(totals) < 0)
+    assert np.max(result.image) < 5 * np.pi  # Still where cos(x/10) is concave.
+    assert stored == []
 
 
 def test_the_device_lbfgs_settings_are_pinned(rng, monkeypatch):
