@@ -53,6 +53,11 @@ class _State(typing.NamedTuple):
     accepted: object  # This call accepted an iteration (or made the first evaluation).
 
 
+def _chosen(condition, if_true, if_false):
+    """Each leaf of `if_true` where `condition` holds, else of `if_false` (no branch)."""
+    return jax.tree.map(lambda a, b: jnp.where(condition, a, b), if_true, if_false)
+
+
 def program(loss_fn, shape, bounds, num_corrections, dtype, *, max_iterations,
             max_line_search, max_evaluations):
     """The call (pairs, state) -> (pairs, state), to compile, and a function image ->
@@ -81,10 +86,10 @@ def program(loss_fn, shape, bounds, num_corrections, dtype, *, max_iterations,
         coefficients = quasi_newton.direction_coefficients(s.memory, s.w_g_free, jnp,
                                                            jax.scipy.linalg)
         descends = coefficients @ s.w_g_free > 0  # gᵀd = -(γ g_fᵀg_f + Σ cᵢ wᵢᵀg_f) < 0
+        # Without pairs the coefficients are 0 and γ = 1: d = -g_f.
         gradient_only = jnp.zeros_like(coefficients).at[-1].set(1.0)
         coefficients = jnp.where(descends, coefficients, gradient_only)
-        memory = jax.tree.map(lambda kept, dropped: jnp.where(descends, kept, dropped),
-                              s.memory, quasi_newton.forgotten(s.memory, jnp))
+        memory = _chosen(descends, s.memory, quasi_newton.forgotten(s.memory, jnp))
         d = limits.free(-(coefficients @ pairs), s.x, s.g)
         slope = -(coefficients @ s.w_g_free)
         # L-BFGS-B's first step is 1/‖d‖ (d = -g) at the first iteration, then 1.
@@ -113,8 +118,7 @@ def program(loss_fn, shape, bounds, num_corrections, dtype, *, max_iterations,
         pairs = pairs.at[gradient_row].set(g_t)
         w_g, w_g_free = products(pairs, x_t, g_t)
         w_y = (w_g - s.w_g).at[rows].set(gram[[0, 1], [1, 1]])  # The new pair's own.
-        memory = jax.tree.map(lambda new, old: jnp.where(keep, new, old),
-                              quasi_newton.remembered(s.memory, slot, w_y, jnp), s.memory)
+        memory = _chosen(keep, quasi_newton.remembered(s.memory, slot, w_y, jnp), s.memory)
         iteration = s.iteration + jnp.where(s.starting, 0, 1)
         # L-BFGS-B's test (f_old - f) <= factr ε max(|f_old|, |f|, 1) at factr 0: a step
         # that lowered nothing ends the run, as SciPy's does.

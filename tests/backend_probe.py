@@ -105,8 +105,8 @@ def lbfgs_runs():
     numbers["device, to the end"] = dict(summary(result), reads=len(reads),
                                          iterations=result.num_iterations)
     # Every line search fails once the loss is below 900 (after two iterations): the
-    # search along the L-BFGS direction, then the restart's along the gradient. With 3
-    # evaluations allowed per search, each fails before its float rounding can matter.
+    # search along the L-BFGS direction, then the restart's along the gradient. With 8
+    # evaluations allowed per search, each fails before float rounding can end it.
     allowed, optimize.MAX_LINE_SEARCH = optimize.MAX_LINE_SEARCH, 8
     try:
         result = optimize.lbfgs_device(misleading_below(900.0), start, max_iterations=10)
