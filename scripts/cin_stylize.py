@@ -13,7 +13,8 @@ upsampling and last convolutions rewritten to need fewer multiply-adds (exact; f
 rounding aside). Where the CPU has bfloat16 dot products (AVX512-BF16 or AMX) the
 convolutions run in bfloat16, about twice as fast, at about one grey level of difference;
 --precision float32 asks for the exact pass everywhere. On JAX (KERAS_BACKEND=jax) XLA
-compiles the network itself, in float32.
+compiles the network itself, in float32; on PyTorch (KERAS_BACKEND=torch) the network
+runs as PyTorch runs it, in float32.
 
 Many images (a photo library, a video's frames): --content_dir takes a folder or a
 glob and writes each result under its own name in --output_dir. Threads decode ahead

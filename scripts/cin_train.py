@@ -22,7 +22,8 @@ replicas, whose gradients are summed before every update, so a step is the one-d
 step on the same photos. --strategy mirrored uses the local GPUs; multi_worker
 (TensorFlow) runs one process per machine, each given the cluster in TF_CONFIG; auto
 picks (style_transfer/distribute.py). Only the chief writes. KERAS_BACKEND=jax trains
-with JAX; checkpoints resume on either backend.
+with JAX, KERAS_BACKEND=torch with PyTorch on one device; checkpoints resume on any
+backend.
 
 Example:
     python scripts/cin_train.py --style a.jpg,b.jpg --content_dir photos/ \

@@ -3,34 +3,37 @@ a loop that must run one step at a time, a sparse product that must stay in floa
 a constant the compiler must not fold.
 
 Every loss and model in the suite is written in `keras.ops`, so it runs on any backend
-Keras 3 has (`KERAS_BACKEND`: tensorflow, the default, or jax). Four things Keras does
-not abstract:
+Keras 3 has (`KERAS_BACKEND`: tensorflow, the default, jax or torch). Four things Keras
+does not abstract:
 - the gradient of a function with respect to its input, compiled into one program
-  (TensorFlow: `tf.function` + `GradientTape`; JAX: `jax.jit` of `jax.value_and_grad`);
+  (TensorFlow: `tf.function` + `GradientTape`; JAX: `jax.jit` of `jax.value_and_grad`;
+  PyTorch: nothing compiled, `torch.autograd.grad`);
 - a loop whose steps must not run side by side (the MRF patch search holds one score
   matrix at a time): TensorFlow's `while_loop` with `parallel_iterations=1`; JAX's
-  `fori_loop` runs its steps in order anyway;
+  `fori_loop` and PyTorch's Python loop run their steps in order anyway;
 - the Matting Laplacian's product (`matting.photorealism_loss`), which must run in
   float64 (its entries reach 1/ε ~ 1e7 and cancel). TensorFlow has float64 sparse
-  products on the device. JAX computes in float32 unless told otherwise globally, so
-  there the product runs on the host in SciPy (`jax.pure_callback`): 196,608 rows of 25
+  products on the device. JAX computes in float32 unless told otherwise globally, and
+  Apple's GPU (PyTorch's "mps") has no float64, so on both the product runs on the host
+  in SciPy (`jax.pure_callback`; a `torch.autograd.Function`): 196,608 rows of 25
   entries at 512x384, 3 channels, 12 ms a product on one core of a 2-core CPU (measured);
 - a lookup of a constant table at constant positions (`style_losses`' quantile tables read
   at an output's levels): XLA evaluates it while compiling, a gather of tens of millions
   of values that took minutes on an H100 machine (measured); `unfolded` hides the table.
 
-The on-device L-BFGS keeps its vectors on the device on both: TensorFlow's
-(`optimize._DeviceLBFGS`) leaves the loop to the host, JAX's (`lbfgs_jax`) compiles whole
-iterations; both share the line search and the compact Hessian's algebra, written once
-for NumPy and jax.numpy. CIN's training step and its devices are
-`distribute`'s (tf.distribute, or `keras.distribution` and a `jax.jit` step); its fast
-stylisation is `cin_inference`'s (a TensorFlow rewrite, or the network under `jax.jit`).
+The on-device L-BFGS keeps its vectors on the device on all three: TensorFlow's
+(`optimize._DeviceLBFGS`) and PyTorch's (`optimize._TorchDeviceLBFGS`) leave the loop to
+the host, JAX's (`lbfgs_jax`) compiles whole iterations; all share the line search and
+the compact Hessian's algebra, written once for NumPy and jax.numpy. CIN's training step
+and its devices are `distribute`'s (tf.distribute; `keras.distribution` and a `jax.jit`
+step; one device and an autograd step on PyTorch); its fast stylisation is
+`cin_inference`'s (a TensorFlow rewrite, or the network under `jax.jit` or PyTorch).
 """
 
 import keras
 import numpy as np
 
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def name():
@@ -63,6 +66,8 @@ def loss_and_gradient_function(loss_fn, shape, dtype="float32"):
         import jax
         compiled = jax.jit(jax_loss_and_gradient(loss_fn, dtype))
         return lambda image: compiled(jax.numpy.asarray(image, dtype))
+    if name() == "torch":
+        return _torch_loss_and_gradient(loss_fn, dtype)
 
     import tensorflow as tf
 
@@ -95,6 +100,20 @@ def jax_loss_and_gradient(loss_fn, dtype="float32"):
     return loss_and_gradient
 
 
+def _torch_loss_and_gradient(loss_fn, dtype):
+    """`loss_and_gradient_function` under PyTorch: nothing is compiled (PyTorch runs
+    each operation as it comes), and `torch.autograd.grad` gives the gradient."""
+    import torch
+
+    def loss_and_gradient(image):
+        image = keras.ops.convert_to_tensor(image, dtype).detach().requires_grad_(True)
+        terms = {key: keras.ops.cast(value, dtype) for key, value in loss_fn(image).items()}
+        (gradient,) = torch.autograd.grad(terms["total"], image)
+        return {key: value.detach() for key, value in terms.items()}, gradient
+
+    return loss_and_gradient
+
+
 def to_host(tree):
     """Every tensor of a nested structure as a NumPy value, in one wait for the device:
     JAX copies them all at once (one round trip where reading each would make one per
@@ -102,6 +121,8 @@ def to_host(tree):
     if name() == "jax":
         import jax
         return jax.device_get(tree)
+    if name() == "torch":  # Also off a GPU, and detached from the gradient's graph.
+        return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
     return keras.tree.map_structure(np.asarray, tree)
 
 
@@ -172,6 +193,9 @@ def symmetric_quadratic_form(matrix, weight, scale):
         term.defvjp(_term_forward, _term_backward)
         return term
 
+    if name() == "torch":
+        return _torch_quadratic_form(matrix.tocsr(), weight, scale)
+
     import tensorflow as tf
     coo = matrix.tocoo()
     sparse = tf.sparse.reorder(tf.sparse.SparseTensor(
@@ -190,3 +214,27 @@ def symmetric_quadratic_form(matrix, weight, scale):
         return tf.cast(weight * tf.reduce_sum(channels * products), image.dtype), gradient
 
     return term
+
+
+def _torch_quadratic_form(matrix, weight, scale):
+    """`symmetric_quadratic_form` under PyTorch: the product on the host in SciPy, as
+    under JAX (Apple's GPU has no float64 at all)."""
+    import torch
+
+    class Term(torch.autograd.Function):
+        @staticmethod
+        def forward(context, image):
+            channels = image.detach().reshape(-1, 3).cpu().double().numpy() * scale  # V
+            products = matrix @ channels  # M V, float64
+            # Kept on the host in float64; the gradient goes to the device as the image's dtype.
+            context.products, context.image = torch.from_numpy(products), image
+            return torch.tensor(weight * float(np.sum(channels * products)),
+                                dtype=image.dtype, device=image.device)
+
+        @staticmethod
+        def backward(context, upstream):
+            image = context.image
+            gradient = 2.0 * weight * scale * float(upstream) * context.products
+            return gradient.reshape(image.shape).to(image.device, image.dtype)
+
+    return Term.apply

@@ -45,7 +45,8 @@ import numpy as np
 from style_transfer import backend, cin_network, startup
 from style_transfer.parameters import ArgumentError
 
-# The rewrite is TensorFlow's (on JAX, `CompiledNetwork`); a JAX-only machine has none.
+# The rewrite is TensorFlow's (on JAX and PyTorch, `CompiledNetwork`); a machine without
+# TensorFlow has none.
 tf = startup.tensorflow() if backend.name() == "tensorflow" else None
 
 PRECISIONS = ("auto", "float32", "bfloat16")
@@ -149,10 +150,10 @@ def bfloat16_convolutions_run():
 
 def resolve_precision(precision):
     """The precision to run: "auto" is bfloat16 on CPUs with native bfloat16, else float32
-    (always float32 on JAX)."""
+    (always float32 on JAX and PyTorch)."""
     if precision not in PRECISIONS:
         raise ArgumentError("precision", f"{precision}: choose one of {', '.join(PRECISIONS)}")
-    if tf is None:  # JAX: `CompiledNetwork`, in float32.
+    if tf is None:  # JAX and PyTorch: `CompiledNetwork`, in float32.
         if precision == "bfloat16":
             raise ArgumentError("precision", f"bfloat16: stylising in bfloat16 runs on "
                                              f"TensorFlow (KERAS_BACKEND={backend.name()}); "
@@ -232,28 +233,35 @@ class Stylizer:
 
 class CompiledNetwork:
     """T(x, w) on JAX: the Keras network itself, compiled whole by XLA (`jax.jit`, one
-    program per input shape); the rewrites of `Stylizer` are written in TensorFlow.
-    Called as the network, like `Stylizer`; it reads the network's weights once."""
+    program per input shape); on PyTorch the network as PyTorch runs it, with no
+    gradient kept. The rewrites of `Stylizer` are written in TensorFlow. Called as the
+    network, like `Stylizer`; it returns NumPy images."""
 
     precision = "float32"
 
     def __init__(self, network):
+        if backend.name() == "torch":
+            import torch
+            self._forward = torch.no_grad()(lambda images, style_weights: network(
+                [images, style_weights], training=False))
+            return
         import jax
-        self._values = ([v.value for v in network.trainable_variables],
-                        [v.value for v in network.non_trainable_variables])
-        self._forward = jax.jit(lambda trainable, non_trainable, images, style_weights:
-                                network.stateless_call(trainable, non_trainable,
-                                                       [images, style_weights])[0])
+        values = ([v.value for v in network.trainable_variables],
+                  [v.value for v in network.non_trainable_variables])
+        forward = jax.jit(lambda trainable, non_trainable, images, style_weights:
+                          network.stateless_call(trainable, non_trainable,
+                                                 [images, style_weights])[0])
+        self._forward = lambda images, style_weights: forward(*values, images, style_weights)
 
     def __call__(self, inputs):
-        images, style_weights = inputs
-        return self._forward(*self._values, np.asarray(images, np.float32),
-                             np.asarray(style_weights, np.float32))
+        images, style_weights = (keras.ops.convert_to_tensor(np.asarray(value, np.float32))
+                                 for value in inputs)
+        return keras.ops.convert_to_numpy(self._forward(images, style_weights))
 
 
 def stylizer(network, precision="auto"):
     """The backend's fastest exact T(x, w) for a trained network: `Stylizer` on
-    TensorFlow, `CompiledNetwork` on JAX."""
+    TensorFlow, `CompiledNetwork` on JAX and PyTorch."""
     if tf is None:
         resolve_precision(precision)  # Checks the name.
         return CompiledNetwork(network)

@@ -66,6 +66,9 @@ def _jax_gpus():
 
 
 def _gpu_count():
+    if backend.name() == "torch":
+        import torch
+        return torch.cuda.device_count()
     return len(tf.config.list_physical_devices("GPU") if tf is not None else _jax_gpus())
 
 
@@ -93,6 +96,8 @@ def create(name):
     if name not in STRATEGIES:
         raise ArgumentError("strategy", f"{name!r}: use one of {', '.join(STRATEGIES)}")
     name = resolve(name)
+    if backend.name() == "torch":
+        return TorchStrategy(name)
     if tf is None:
         return JaxStrategy(name)
     if name == "multi_worker":
@@ -140,9 +145,23 @@ class JaxStrategy:
         return keras.distribution.distribute_tensor(batch, layout)
 
 
+class TorchStrategy:
+    """one_device on PyTorch, with the members training reads: Keras' data parallelism
+    (`keras.distribution`) runs on JAX only, so several GPUs are refused."""
+    num_replicas_in_sync = 1
+
+    def __init__(self, name):
+        if name == "multi_worker" or (name == "mirrored" and _gpu_count() > 1):
+            raise ArgumentError("strategy", f"{name} runs on TensorFlow or JAX; on PyTorch "
+                                            f"use one_device (one GPU)")
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
 def is_chief(strategy):
     """Whether this process writes files: the chief of a cluster, or the only process."""
-    if isinstance(strategy, JaxStrategy):
+    if isinstance(strategy, (JaxStrategy, TorchStrategy)):
         return True
     return strategy.extended.should_checkpoint
 
@@ -158,7 +177,7 @@ def num_workers(strategy):
 def batches(strategy, crops, batch_size, first_step, last_step):
     """An iterator over the (photos, styles) batches of steps first_step .. last_step - 1
     of `crops` (a `cin.TrainingCrops`), as `step_function`'s steps read them."""
-    if isinstance(strategy, JaxStrategy):
+    if isinstance(strategy, (JaxStrategy, TorchStrategy)):
         return crops.batches(batch_size, first_step, last_step)
     return iter(strategy.distribute_datasets_from_function(
         lambda context: crops.dataset(batch_size, first_step, last_step, context)))
@@ -171,6 +190,8 @@ def step_function(trainer, strategy, batch_size):
     (before the update)."""
     if isinstance(strategy, JaxStrategy):
         return _jax_step_function(trainer, strategy)
+    if isinstance(strategy, TorchStrategy):
+        return _torch_step_function(trainer)
     replicas = strategy.num_replicas_in_sync
     variables = trainer.transformer.trainable_variables
 
@@ -229,4 +250,22 @@ def _jax_step_function(trainer, strategy):
         for variable, new in zip(optimizer.variables, optimizer_state):
             variable.assign(new)
         return value
+    return step
+
+
+def _torch_step_function(trainer):
+    """The step as Keras' guide to custom training loops on PyTorch writes it: the loss
+    computed as PyTorch runs it, its gradients by autograd, and the optimizer's update
+    applied outside the gradient's graph."""
+    import torch
+    network, optimizer = trainer.transformer, trainer.optimizer
+
+    def step(iterator):
+        photos, styles = next(iterator)
+        loss = trainer.batch_loss(keras.ops.convert_to_tensor(photos), int(styles[0]))
+        variables = network.trainable_variables
+        gradients = torch.autograd.grad(loss, [variable.value for variable in variables])
+        with torch.no_grad():
+            optimizer.apply(gradients, variables)
+        return loss.detach()
     return step

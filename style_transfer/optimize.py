@@ -20,8 +20,9 @@ evaluation but the forward and backward pass itself.
   unconstrained problems its iterates are SciPy's (tests/test_optimize.py). Its own work
   is two passes over the pairs per iteration (12 ms at 512 px on a 2-core CPU, where
   memory bandwidth bounds it; a fraction of a millisecond on a GPU).
-  - TensorFlow (`_DeviceLBFGS`): the host runs the loop on the few scalars the device
-    hands it, and the device waits while the host searches.
+  - TensorFlow (`_DeviceLBFGS`) and PyTorch (`_TorchDeviceLBFGS`): the host runs the
+    loop on the few scalars the device hands it, and the device waits while the host
+    searches.
   - JAX (`lbfgs_jax`): the line search runs on the device too; each compiled call makes
     one evaluation and decides the next, and the host queues the next call before it
     reads the last one's report (`_lbfgs_device_jax`), so the device never waits.
@@ -58,6 +59,11 @@ MAX_LINE_SEARCH = 20
 OPTIMIZERS = ("device", "scipy", "tf")  # "tf": the old name of "device".
 
 
+def _image_array(image):
+    """A fresh float32 NumPy copy of an array or of a device tensor (a GPU's included)."""
+    return np.array(keras.ops.convert_to_numpy(image), np.float32)
+
+
 @dataclasses.dataclass
 class Iteration:
     """One L-BFGS iteration, as the callback and the history see it.
@@ -79,7 +85,7 @@ class Iteration:
     @property
     def image(self):
         """(H, W, 3) float32 image after this iteration (a fresh array), or None."""
-        return None if self.source is None else np.array(self.source, np.float32)
+        return None if self.source is None else _image_array(self.source)
 
     def to_json(self):
         return {"iteration": self.iteration, "losses": self.losses,
@@ -153,7 +159,7 @@ class _Recorder:
         seconds = self.evaluation_seconds
         iterations = len(self.history) - 1
         return Result(
-            image=np.asarray(image, np.float32), history=self.history,
+            image=_image_array(image), history=self.history,
             num_iterations=iterations, num_evaluations=len(seconds),
             stop_reason=stop_reason, interrupted=interrupted,
             seconds_per_evaluation=float(np.mean(seconds[1:] or seconds)),
@@ -325,6 +331,51 @@ class _DeviceLBFGS:
             tf.constant(minimum, dtype))
 
 
+class _TorchDeviceLBFGS:
+    """`_DeviceLBFGS`'s four steps under PyTorch, on the same (2m + 1, n) matrix W of
+    pairs and gradient, updated in place. PyTorch runs each operation as it comes, so
+    nothing is traced; the host loop is the same."""
+
+    def __init__(self, loss_fn, shape, bounds, num_corrections, dtype):
+        import torch
+        m, ops = num_corrections, keras.ops
+        evaluate = loss_and_gradient_function(loss_fn, shape, dtype)
+        pairs = ops.zeros((2 * m + 1, int(np.prod(shape))), dtype)
+        limits = quasi_newton.Bounds(bounds)
+        vector = lambda value: ops.convert_to_tensor(value, dtype)  # noqa: E731
+
+        def products(x, g):  # W g and W g_f, in one pass over W.
+            if bounds is None:
+                w_g = pairs @ g
+                return w_g, w_g
+            w_both = ops.stack([g, limits.free(g, x, g)]) @ pairs.T
+            return w_both[0], w_both[1]
+
+        def start(x):
+            x = limits.clipped(vector(x))
+            terms, g = evaluate(ops.reshape(x, shape))
+            pairs[2 * m] = g = ops.reshape(g, [-1])
+            return (x, terms, g) + products(x, g)
+
+        def trial(x, d, step):
+            x_t = limits.clipped(x + step * d)
+            terms, g = evaluate(ops.reshape(x_t, shape))
+            g = ops.reshape(g, [-1])
+            return x_t, terms, g, torch.dot(g, limits.moving(d, x_t))
+
+        def remember(x_old, x_new, g_old, g_new, slot, minimum):
+            pair = ops.stack([x_new - x_old, g_new - g_old])  # [s, y]
+            gram = pair @ pair.T  # sᵀy = gram[0, 1], yᵀy = [1, 1]
+            if gram[0, 1] > minimum:
+                pairs[[slot, slot + m]] = pair
+            pairs[2 * m] = g_new
+            return (gram[0, 1], gram[1, 1]) + products(x_new, g_new)
+
+        self.start, self.trial, self.remember = start, trial, remember
+        self.direction = lambda x, g, minus_coefficients: limits.free(
+            vector(minus_coefficients) @ pairs, x, g)
+
+
 def _on_host(tensors):
     """Device scalars and vectors as float64 NumPy values (one wait for the device)."""
     return [np.asarray(t, np.float64) for t in backend.to_host(list(tensors))]
@@ -348,8 +399,8 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
         num_corrections: m, the pairs kept.
         dtype: of the image, the gradient and the pairs on the device.
 
-    On TensorFlow the vectors live on the device (`_DeviceLBFGS`) and the host runs the
-    loop on their scalars; on JAX whole iterations, the line search included, run on the
+    On TensorFlow and PyTorch the vectors live on the device (`_DeviceLBFGS`,
+    `_TorchDeviceLBFGS`) and the host runs the loop on their scalars; on JAX whole iterations, the line search included, run on the
     device (`lbfgs_jax`), and the host reads one report per iteration.
 
     Returns:
@@ -362,7 +413,8 @@ def lbfgs_device(loss_fn, init_image, *, max_iterations, bounds=None, callback=N
         return _lbfgs_device_jax(loss_fn, init_image, max_iterations, bounds, callback,
                                  num_corrections, dtype)
     shape = tuple(np.shape(init_image))
-    device = _DeviceLBFGS(loss_fn, shape, bounds, num_corrections, dtype)
+    device = (_TorchDeviceLBFGS if backend.name() == "torch" else _DeviceLBFGS)(
+        loss_fn, shape, bounds, num_corrections, dtype)
     memory = quasi_newton.empty_memory(num_corrections)
     recorder = _Recorder(callback)
     epsilon = float(np.finfo(dtype).eps)

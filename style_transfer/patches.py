@@ -261,7 +261,7 @@ def mrf_loss(features, layer_target):
     if recipe.reduction == "mean":
         return ops.mean(squared)
     squared = ops.reshape(squared, (len(rows), len(columns), recipe.size ** 2, -1))
-    return 0.5 * ops.sum(squared * layer_target.element_weights)
+    return 0.5 * ops.sum(squared * ops.cast(layer_target.element_weights, squared.dtype))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,7 +294,7 @@ def mrf_target(model, style_image, regions, layers, recipe):
     style_indices = [s for _, s in regions.pairs]
     layer_targets = {}
     for layer in map(vgg.canonical_layer_name, layers):
-        style_features = np.asarray(features[layer])
+        style_features = ops.convert_to_numpy(features[layer])
         output_semantics = semantic_channels(regions.output_map, output_indices, layer)
         positions = min(*style_features.shape[:2], *output_semantics.shape[:2])
         if positions < recipe.size:

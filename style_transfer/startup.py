@@ -1,7 +1,8 @@
 """The Keras backend, imported once and quietly. For TensorFlow (the default): its C++
 start-up lines (oneDNN, CPU features and, on a machine without a GPU, a failed cuInit) go
 to /dev/null, and its Python warnings (a figure's many runs trace many graphs) are not
-shown. Under `KERAS_BACKEND=jax` TensorFlow is not imported at all. The command line
+shown. Under `KERAS_BACKEND=jax` or `torch` TensorFlow is not needed (Keras imports it
+where it is installed; quietly, here). The command line
 imports this first; so does the package the first time a technique is used from Python.
 """
 
@@ -49,3 +50,10 @@ else:  # Another Keras backend (`backend`): TensorFlow is not needed.
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
     with stderr_silenced():
         import keras  # noqa: F401  (the backend's own start-up lines, silenced)
+    # Keras imports TensorFlow wherever it is installed, whatever the backend (its
+    # serialisation, e.g. a layer's get_config, looks for tf.TensorShape): imported
+    # here first, its start-up lines are silenced too.
+    try:
+        tensorflow()
+    except ImportError:
+        pass

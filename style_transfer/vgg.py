@@ -406,6 +406,8 @@ def build_feature_model(layers, pooling="max", weights="imagenet", seed=0, netwo
         if keras_layer.name in wanted:
             outputs[wanted[keras_layer.name]] = x
     model = keras.Model(inputs, outputs, name=f"{network.name}_to_{wanted[order[deepest]]}")
+    # Fixed weights: PyTorch then tracks no gradient for them (the image's is taken alone).
+    model.trainable = False
     model.weights_source = weights
     model.network = network
     return model
