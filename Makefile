@@ -11,13 +11,21 @@ ITERATIONS ?= 300
 CONTENT ?= samples/content/chelsea.jpg
 STYLE ?= samples/style/swirls.jpg
 
-.PHONY: install demo test bench figures gallery mutate hostile screenshot clean
+.PHONY: install test-install demo test bench figures gallery mutate hostile screenshot clean
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# What only the tests need (pytest, selenium, and JAX and PyTorch for the backend tests),
+# installed by the targets that run tests, so that make demo stays light.
+test-install: $(VENV)/.installed-test
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
@@ -29,7 +37,7 @@ demo: install
 		     "plumbing with random weights; its picture shows nothing)"; exit 2; }
 
 # Two workers (pytest-xdist), each test file on one of them: module fixtures are built once.
-test: install
+test: test-install
 	$(BIN)/python -m pytest -q -rs -n 2 --dist loadfile tests
 
 bench: install
@@ -46,7 +54,7 @@ bench: install
 	$(BIN)/python benchmarks/mixing_page.py --output benchmarks/results/mixing_page.json
 
 # Plant each one-line bug of tests/mutations.txt, run its tests, report the survivors.
-mutate: install
+mutate: test-install
 	$(BIN)/python tests/mutate.py tests/mutations.txt
 
 # Every command against ~250 hostile inputs, as a user runs them (about 15 minutes).
@@ -54,7 +62,7 @@ hostile: install
 	$(BIN)/python tests/hostile.py
 
 # The README's picture of the mixing page, taken by its browser test (needs Chromium).
-screenshot: install
+screenshot: test-install
 	MIXING_SCREENSHOT=docs/cin_serve.png $(BIN)/python -m pytest -q tests/test_mixing_browser.py
 
 # Every figure of scripts/figures.py; FIGURE_SIZE and FIGURE_ITERATIONS trade time for quality.

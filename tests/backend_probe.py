@@ -64,8 +64,9 @@ def lbfgs_runs():
     import keras
     ops = keras.ops
     rng = np.random.default_rng(5)
-    target = rng.uniform(-40, 300, SHAPE).astype(np.float32)
-    coupling = rng.normal(size=SHAPE).astype(np.float32)
+    # Constants as tensors: PyTorch's operators do not take NumPy arrays.
+    target = ops.convert_to_tensor(rng.uniform(-40, 300, SHAPE).astype(np.float32))
+    coupling = ops.convert_to_tensor(rng.normal(size=SHAPE).astype(np.float32))
 
     def loss(image):
         total = (ops.sum(ops.sin(image / 40.0) * coupling)
