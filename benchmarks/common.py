@@ -41,6 +41,13 @@ def device_name():
         import jax
         device = jax.devices()[0]
         return f"{device.platform}: {device.device_kind}"
+    if backend.name() == "torch":
+        import torch
+        if torch.cuda.is_available():
+            return "gpu: " + torch.cuda.get_device_name(0)
+        if torch.backends.mps.is_available():
+            return "mps: Apple GPU"
+        return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     import tensorflow as tf
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
@@ -53,7 +60,7 @@ def mean_seconds(function, argument, repeats):
     compiles it; the host waits for the device's last result."""
     def wait(outputs):
         terms, gradient = outputs
-        return float(np.asarray(gradient).ravel()[0])
+        return float(keras.ops.convert_to_numpy(gradient).ravel()[0])
     wait(function(argument))
     start = time.perf_counter()
     for _ in range(repeats):

@@ -58,6 +58,9 @@ def peak_memory_bytes():
         import jax
         stats = jax.devices()[0].memory_stats() or {}
         return stats.get("peak_bytes_in_use")
+    if backend.name() == "torch":
+        import torch
+        return torch.cuda.max_memory_allocated() if torch.cuda.is_available() else None
     import tensorflow as tf
     if tf.config.list_physical_devices("GPU"):
         return tf.config.experimental.get_memory_info("GPU:0")["peak"]
