@@ -12,6 +12,9 @@ distributions transfer style too. The losses here, one per `style_loss` value:
   the channels' means only;
 - histogram: each channel's whole histogram, by histogram remapping (Risser, Wilmot &
   Barnes, arXiv:1701.08893, Sec. 4.2);
+- gram_histogram: the Gram loss and the histogram loss together, as Risser et al. use
+  them (the Gram matrix for the channels' correlations, the histograms for their
+  distributions, which Gram matrices leave free);
 - wasserstein: the Wasserstein-2 distance between the Gaussians of the two
   distributions' means and covariances (crowsonkb/style-transfer-pytorch's default);
 - sliced_wasserstein: the 1-D Wasserstein-2 distances of random projections, by sorting
@@ -42,19 +45,23 @@ from keras import ops
 
 from style_transfer import backend, losses
 
-STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "histogram", "wasserstein",
-                "sliced_wasserstein")
+STYLE_LOSSES = ("gram", "mean_std", "mmd_linear", "histogram", "gram_histogram",
+                "wasserstein", "sliced_wasserstein")
 
 # β of each loss at 512 px, where Gram's is 1e2 (`transfer.ObjectiveSettings`): the β
 # whose style gradient at the content image is as large as Gram's at 1e2 (geometric mean
 # over four photo x painting pairs on the ImageNet VGG16, 256 px), judged by the
 # pictures (docs/style_losses.md). mean_std, mmd_linear and histogram hardly move with
 # it: a tenth or ten times look alike. wasserstein's, 5e6, buried the cat under The
-# Starry Night's stars; a tenth keeps it, as Gram's default does. The normalisation by
-# s_l makes them dimensionless; VGG19's ImageNet weights are not on our machines, so
-# both networks take these.
+# Starry Night's stars; a tenth keeps it, as Gram's default does. gram_histogram's
+# halves are each at their own default (`GramHistogram`); at β = 1e2 it keeps the cat as
+# Gram does (256 px, The Starry Night: edges 0.34 against Gram's 0.35; 3e1 gives 0.40)
+# and takes the painting's whole palette. The normalisation by s_l makes them
+# dimensionless; VGG19's ImageNet weights are not on our machines, so both networks
+# take these.
 DEFAULT_STYLE_WEIGHTS = {"mean_std": 7e6, "mmd_linear": 2e7, "histogram": 6e6,
-                         "wasserstein": 5e5, "sliced_wasserstein": 1.5e7}
+                         "gram_histogram": 1e2, "wasserstein": 5e5,
+                         "sliced_wasserstein": 1.5e7}
 
 QUANTILES = 4096  # Levels at which a style's quantile functions are kept (sliced).
 EPSILON = 1e-6  # Relative to s_l: keeps a standard deviation's gradient finite at 0.
@@ -395,13 +402,55 @@ class Histogram(SlicedWasserstein):
     loss it minimises. (With 256 bins and R held, the value and the gradient disagree
     inside a bin; on an H100 L-BFGS then spent 150 ms an iteration on 4 ms evaluations,
     measured, where the other losses spend 9.) Risser et al. add this loss to the Gram
-    loss; here it is alone, so that the figure shows what it does by itself.
+    loss (`GramHistogram`); here it is alone, so that the figure shows what it does by
+    itself.
     """
     name = "histogram"
 
     def directions(self, channels):
         """None: the channel axes themselves, no projection."""
         return None
+
+
+class GramHistogram:
+    """The Gram loss and the histogram loss at every style layer, as Risser, Wilmot &
+    Barnes 2017 combine them (Sec. 4.2): the Gram term for the channels' correlations,
+    the histogram term for each channel's distribution, which a Gram matrix leaves free
+    (two very different distributions can share one: the instability they explain). The
+    second author's texture code (pierre-wilmot/NeuralTextureSynthesis) adds the
+    histogram term at the same five layers as the Gram term; so does this suite:
+
+        E_l = E_l^gram / N_l² + ρ E_l^hist,
+
+    E_l^gram Gatys' loss in this suite's normalisation (`losses.style_loss`) with its
+    w_l = 1/N_l² folded in, E_l^hist `Histogram`'s. ρ = HISTOGRAM_SHARE weighs the
+    histogram term as `histogram`'s default weighs it alone against `gram`'s (6e6 / 1e2),
+    so at the default β = 1e2 each half pulls as hard as it does by itself, and the
+    picture (docs/style_losses.md) decides β.
+    """
+    name = "gram_histogram"
+    layer_weights = "equal"  # 1/N_l² is in the Gram half.
+    HISTOGRAM_SHARE = DEFAULT_STYLE_WEIGHTS["histogram"] / 1e2  # ρ, against Gram's β.
+
+    def __init__(self):
+        self.histogram = Histogram()
+
+    def measure(self, features, mask=None):
+        """Â^l and the histogram's quantile tables of the style (or of its region), or
+        None where the region has no position at this layer."""
+        histogram = self.histogram.measure(features, mask)
+        return None if histogram is None else {
+            "gram": losses.GRAM.measure(features, mask), "histogram": histogram}
+
+    def compare(self, target, features, mask=None):
+        """E_l of the output (or of its region); no pull where either region has no
+        position at this layer, as `StyleStatistics`."""
+        if target is None or losses.positions(features, mask) is None:
+            return losses.vanished(features)
+        channels = float(features.shape[-1])
+        return (losses.GRAM.compare(target["gram"], features, mask) / channels ** 2
+                + self.HISTOGRAM_SHARE * self.histogram.compare(target["histogram"],
+                                                                features, mask))
 
 
 def style_statistics(name, seed=0):
@@ -414,7 +463,7 @@ def style_statistics(name, seed=0):
     if name == "gram":
         return losses.GRAM
     kinds = {"mean_std": MeanStd, "mmd_linear": LinearMMD, "histogram": Histogram,
-             "wasserstein": Wasserstein}
+             "gram_histogram": GramHistogram, "wasserstein": Wasserstein}
     if name == "sliced_wasserstein":
         return SlicedWasserstein(seed)
     if name not in kinds:

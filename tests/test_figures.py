@@ -15,7 +15,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXPECTED = {  # name -> (rows, columns)
     "gatys_style_layers": (1, 6), "alpha_beta": (1, 6), "styles": (2, 5),
     "preserve_color": (1, 5), "coarse_to_fine": (1, 3), "masks": (1, 4), "photo": (1, 4),
-    "doodle": (1, 4), "style_losses": (2, 8)}
+    "doodle": (1, 4), "style_losses": (2, 9)}
 
 
 def test_all_figures_at_tiny_size(tmp_path):

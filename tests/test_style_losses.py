@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 
 from conftest import as_numpy, central_difference, tape_gradient
-from style_transfer import losses, style_losses
+from style_transfer import losses, style_losses, transfer
 from test_losses import gram_reference
 
 NAMES = [name for name in style_losses.STYLE_LOSSES if name != "gram"]
@@ -217,8 +217,23 @@ def test_histogram_is_risser_et_al_remapping(rng):
                                histogram_reference(output, style), rtol=1e-9)
 
 
+def test_gram_histogram_is_risser_et_als_sum(rng):
+    """Risser et al. 2017: Gatys' loss (the mean over the N² entries of the difference of
+    the Gram matrices per position), with its w_l = 1/N², plus ρ times the histogram loss;
+    ρ weighs the histogram as the two losses' default β do alone."""
+    output, style = rng.gamma(1.2, size=(5, 6, 3)), activations(rng, (6, 5, 3))  # No ties.
+    loss = style_losses.GramHistogram()
+    gram = np.mean(np.square(gram_reference(output) / 30 - gram_reference(style) / 30))
+    expected = gram / 3 ** 2 + loss.HISTOGRAM_SHARE * histogram_reference(output, style)
+    np.testing.assert_allclose(as_numpy(loss.compare(loss.measure(style), output)),
+                               expected, rtol=1e-9)
+    gram_beta = transfer.GatysSettings().style_weight  # Gram's default β.
+    assert loss.HISTOGRAM_SHARE == style_losses.DEFAULT_STYLE_WEIGHTS["histogram"] / gram_beta
+    assert style_losses.DEFAULT_STYLE_WEIGHTS["gram_histogram"] <= gram_beta
+
+
 @pytest.mark.parametrize("name", ["histogram", "sliced_wasserstein", "mean_std",
-                                  "mmd_linear", "wasserstein"])
+                                  "mmd_linear", "wasserstein", "gram_histogram"])
 def test_a_permutation_of_the_styles_positions_has_no_loss(rng, name):
     style = activations(rng, (6, 8, 4))
     shuffled = rng.permutation(style.reshape(-1, 4)).reshape(8, 6, 4)
