@@ -413,10 +413,10 @@ class Histogram(SlicedWasserstein):
 
 
 class GramHistogram:
-    """The Gram loss and the histogram loss at every style layer, as Risser, Wilmot &
-    Barnes 2017 combine them (Sec. 4.2): the Gram term for the channels' correlations,
-    the histogram term for each channel's distribution, which a Gram matrix leaves free
-    (two very different distributions can share one: the instability they explain). The
+    """The Gram loss and the histogram loss (Sec. 4.2) at every style layer, as Risser,
+    Wilmot & Barnes 2017 combine them: the Gram term for the channels' correlations, the
+    histogram term for each channel's distribution, which a Gram matrix leaves free (two
+    very different distributions can share one: the instability they explain). The
     second author's texture code (pierre-wilmot/NeuralTextureSynthesis) adds the
     histogram term at the same five layers as the Gram term; so does this suite:
 
