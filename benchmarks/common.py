@@ -47,11 +47,12 @@ def device_name():
             return "gpu: " + torch.cuda.get_device_name(0)
         if torch.backends.mps.is_available():
             return "mps: Apple GPU"
-        return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        return "gpu: " + tf.config.experimental.get_device_details(gpus[0]).get("device_name", "")
+    else:
+        import tensorflow as tf
+        gpus = tf.config.list_physical_devices("GPU")
+        if gpus:
+            details = tf.config.experimental.get_device_details(gpus[0])
+            return "gpu: " + details.get("device_name", "")
     return f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 

@@ -227,14 +227,15 @@ def _torch_quadratic_form(matrix, weight, scale):
             channels = image.detach().reshape(-1, 3).cpu().double().numpy() * scale  # V
             products = matrix @ channels  # M V, float64
             # Kept on the host in float64; the gradient goes to the device as the image's dtype.
-            context.products, context.image = torch.from_numpy(products), image
+            context.products = torch.from_numpy(products)
+            context.like = image.shape, image.device, image.dtype
             return torch.tensor(weight * float(np.sum(channels * products)),
                                 dtype=image.dtype, device=image.device)
 
         @staticmethod
         def backward(context, upstream):
-            image = context.image
+            shape, device, dtype = context.like
             gradient = 2.0 * weight * scale * float(upstream) * context.products
-            return gradient.reshape(image.shape).to(image.device, image.dtype)
+            return gradient.reshape(shape).to(device, dtype)
 
     return Term.apply

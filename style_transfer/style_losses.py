@@ -430,7 +430,8 @@ class GramHistogram:
     """
     name = "gram_histogram"
     layer_weights = "equal"  # 1/N_l² is in the Gram half.
-    HISTOGRAM_SHARE = DEFAULT_STYLE_WEIGHTS["histogram"] / 1e2  # ρ, against Gram's β.
+    # ρ: at its default β (Gram's), the histogram half gets histogram's own default.
+    HISTOGRAM_SHARE = DEFAULT_STYLE_WEIGHTS["histogram"] / DEFAULT_STYLE_WEIGHTS["gram_histogram"]
 
     def __init__(self):
         self.histogram = Histogram()
