@@ -285,7 +285,10 @@ class _DeviceLBFGS:
             w_both = tf.matmul(tf.stack([g, free(g, x, g)]), self.pairs, transpose_b=True)
             return w_both[0], w_both[1]
 
-        @tf.function(input_signature=[vector])
+        # Traced without autograph (as the loss is: `loss_and_gradient_function`): nothing
+        # here branches on a tensor in Python (`remember` calls tf.cond itself), and
+        # converting these four took another 0.3 s at the start of every run.
+        @tf.function(input_signature=[vector], autograph=False)
         def start(x):
             x = clipped(x)
             terms, g = evaluate(tf.reshape(x, shape))
@@ -293,13 +296,14 @@ class _DeviceLBFGS:
             store([[gradient_row]], g[None])
             return (x, terms, g) + products(x, g)
 
-        @tf.function(input_signature=[vector, vector, tf.TensorSpec((2 * m + 1,), dtype)])
+        @tf.function(input_signature=[vector, vector, tf.TensorSpec((2 * m + 1,), dtype)],
+                     autograph=False)
         def direction(x, g, minus_coefficients):
             """d = -(Wᵀ c) = -(γ g + Σ cᵢ wᵢ) for c = [c_pairs; γ], on the free pixels:
             one matrix product (the host computes the slope gᵀd from W g_f)."""
             return free(tf.matmul(minus_coefficients[None], self.pairs)[0], x, g)
 
-        @tf.function(input_signature=[vector, vector, scalar])
+        @tf.function(input_signature=[vector, vector, scalar], autograph=False)
         def trial(x, d, step):
             """The point x + t d (projected), its terms and gradient, and φ'(t): the
             derivative along the path, where pixels held at a bound do not move."""
@@ -308,15 +312,20 @@ class _DeviceLBFGS:
             g = tf.reshape(g, [-1])
             return x_t, terms, g, dot(g, limits.moving(d, x_t))
 
-        @tf.function(input_signature=[vector, vector, vector, vector, slot_spec, scalar])
+        @tf.function(input_signature=[vector, vector, vector, vector, slot_spec, scalar],
+                     autograph=False)
         def remember(x_old, x_new, g_old, g_new, slot, minimum):
             """Stores s = Δx, y = Δg in `slot` if sᵀy > `minimum` (L-BFGS-B's curvature
             check), and g_new as the current gradient. Returns sᵀy, yᵀy and `products`
             at the new point."""
             pair = tf.stack([x_new - x_old, g_new - g_old])  # [s, y]
             gram = tf.matmul(pair, pair, transpose_b=True)  # sᵀy = gram[0, 1], yᵀy = [1, 1]
-            if gram[0, 1] > minimum:
+
+            def keep_pair():
                 store([[slot], [slot + m]], pair)
+                return tf.constant(True)
+
+            tf.cond(gram[0, 1] > minimum, keep_pair, lambda: tf.constant(False))
             store([[gradient_row]], g_new[None])
             return (gram[0, 1], gram[1, 1]) + products(x_new, g_new)
 
