@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SHARED = ROOT.parent / "shared" / "data"
-FIGURES = {}  # name -> (recipe, paper and figure)
+FIGURES = {}  # name -> (recipe, paper and figure, whether its cells optimise)
 
 _FIGURE = cli.text_list("figure", ["all"], "Figures to make (names, or all).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "figures", "Where grids and reports go.")
@@ -54,9 +54,9 @@ cli.group("method", "figure", "cin_model", "size", "iterations", "network", "wei
 cli.group("output", "output_dir")
 
 
-def figure(name, paper):
+def figure(name, paper, optimises=True):
     def register(recipe):
-        FIGURES[name] = (recipe, paper)
+        FIGURES[name] = (recipe, paper, optimises)
         return recipe
     return register
 
@@ -64,12 +64,15 @@ def figure(name, paper):
 class Run:
     """What every recipe shares: the run's common arguments, and a report per cell."""
 
-    def __init__(self, name):
+    def __init__(self, name, optimises=True):
         self.name, self.size = name, _SIZE.value
         self.common = dict(size=self.size, iterations=_ITERATIONS.value,
                            network=_NETWORK.value, weights=_WEIGHTS.value, seed=_SEED.value)
+        # The cells' network weights, found before any cell runs. A figure that optimises
+        # nothing (cin_mix) needs none: it names the weights its network was trained with.
+        self.optimises = optimises
         self.weights = vgg.resolve_weights(_WEIGHTS.value, seed=_SEED.value,
-                                           network=_NETWORK.value)
+                                           network=_NETWORK.value) if optimises else None
         self.folder = pathlib.Path(_OUTPUT_DIR.value) / name  # Made by the first cell.
         self.reports = {}  # label -> the cell's run report, as written.
 
@@ -89,10 +92,14 @@ class Run:
         return result.image
 
     def caption(self, varies):
-        network = vgg.get_network(_NETWORK.value).title
+        if self.weights is None:
+            return f"{varies}; {self.size} px; trained with unknown weights"
+        network = vgg.get_network(self.weights.network).title
         weights = (f"{network}, RANDOM weights: plumbing only, shows nothing about the method"
                    if self.weights.source == "random" else f"{network} weights: "
                    f"{self.weights.source} {(self.weights.sha256 or '')[:12]}")
+        if not self.optimises:
+            return f"{varies}; {self.size} px; trained with {weights}"
         return f"{varies}; {self.size} px, {_ITERATIONS.value} iterations; {weights}"
 
 
@@ -225,10 +232,13 @@ def style_losses_figure(run):
             "the style loss, each at its default weight", notes)
 
 
-@figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)")
+@figure("cin_mix", "Dumoulin et al. 2017, Fig. 7 (interpolating between styles)",
+        optimises=False)
 def cin_mix(run):
     from style_transfer import cin  # TensorFlow's (`backend`): the other figures run on JAX.
     network = cin.StyleNetwork.load(_CIN_MODEL.value)
+    if network.vgg_weights:  # What the caption names: the loss network of its training.
+        run.weights = vgg.Weights(**network.vgg_weights)
     rows = network.interpolation_rows(run.load(SAMPLES / "content" / "chelsea.jpg"), 5)
     labels = [f"{t:.2f}" for t in np.linspace(0.0, 1.0, 5)]
     return rows, labels, [f"{s}->{s + 1}" for s in range(len(rows))], \
@@ -251,8 +261,8 @@ def main(argv):
             reporting.say("cin_mix: skipped, give --cin_model (a network trained with "
                           "scripts/cin_train.py on two or more styles)", _QUIET.value)
             continue
-        recipe, paper = FIGURES[name]
-        run = Run(name)
+        recipe, paper, optimises = FIGURES[name]
+        run = Run(name, optimises)
         cells, column_labels, row_labels, varies, *cell_labels = recipe(run)
         picture = grid.draw_grid(cells, title=f"{name}: {paper}", caption=run.caption(varies),
                                  column_labels=column_labels, row_labels=row_labels,
@@ -263,7 +273,7 @@ def main(argv):
             "figure": name, "paper": paper, "caption": run.caption(varies),
             "rows": len(cells), "columns": max(len(row) for row in cells),
             "column_labels": column_labels, "row_labels": row_labels,
-            "weights": run.weights.to_json()})
+            "weights": run.weights and run.weights.to_json()})
         reporting.say(f"{name}: wrote {path} ({picture.shape[1]}x{picture.shape[0]})",
                       _QUIET.value)
     return 0
