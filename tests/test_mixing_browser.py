@@ -1,12 +1,14 @@
 """The style-mixing page in a real browser: headless Chromium (Debian's `chromium` and
 `chromium-driver`) driven by selenium. It loads the page, moves a slider with the
 keyboard, waits for the preview to change, and checks the pixels changed and no error
-shows. It also takes the README's screenshot: set MIXING_SCREENSHOT=path to keep it.
+shows; on a network with random weights, and on the one that ships in models/, whose
+page is the README's screenshot (set MIXING_SCREENSHOT=path to keep it).
 
 Skipped, with the reason, where Chromium, its driver or selenium is missing (`.ci/run`
 installs them)."""
 
 import os
+import pathlib
 import shutil
 import threading
 
@@ -18,6 +20,8 @@ from style_transfer import cin, cin_network, files, mixing_page
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / "three_paintings" / "model.keras"
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
                                 "(pip install -e '.[test]')")
 if not (CHROMIUM and DRIVER):
@@ -58,9 +62,19 @@ def server(tmp_path_factory):
     photo = np.stack([x * 255 / width, y * 255 / height, 128 + 0 * x], -1)
     photo[(x - 160) ** 2 + (y - 90) ** 2 < 50 ** 2] = (240, 220, 60)
     Image.fromarray(photo.astype(np.uint8)).save(root / "photos" / "tubingen.png")
-    mixer = mixing_page.StyleMixer(cin.StyleNetwork.load(root / "model.keras"),
-                                   root / "model.keras", content_dir=root / "photos",
-                                   output_dir=root / "renders", precision="float32")
+    yield from serving(root / "model.keras", root / "photos", root / "renders")
+
+
+@pytest.fixture(scope="module")
+def shipped_server(tmp_path_factory):
+    """The network that ships in models/ (trained on real paintings), on the samples."""
+    yield from serving(SHIPPED, ROOT / "samples" / "content",
+                       tmp_path_factory.mktemp("shipped") / "renders")
+
+
+def serving(model, photos, renders):
+    mixer = mixing_page.StyleMixer(cin.StyleNetwork.load(model), model, content_dir=photos,
+                                   output_dir=renders, precision="float32")
     httpd = mixing_page.MixingServer(mixer, "127.0.0.1", 0)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield httpd
@@ -82,7 +96,7 @@ def browser():
     driver.quit()
 
 
-def test_moving_a_slider_redraws_the_preview(server, browser, tmp_path):
+def test_moving_a_slider_redraws_the_preview(server, browser):
     browser.get(server.url)
     wait = WebDriverWait(browser, 60)
     wait.until(lambda d: d.execute_script("return window.previewsShown") >= 1)
@@ -111,8 +125,25 @@ def test_moving_a_slider_redraws_the_preview(server, browser, tmp_path):
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []  # No script error, no failed request.
 
+
+def test_the_shipped_network_mixes_real_styles(shipped_server, browser, tmp_path):
+    """The README's screenshot (make screenshot): the network of models/ on a sample
+    photo, half The Starry Night and half The Scream."""
+    browser.get(shipped_server.url)
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: d.execute_script("return window.previewsShown") >= 1)
+    assert not browser.find_element(By.ID, "random-weights").is_displayed()
+    first = np.array(browser.execute_script(READ_PIXELS), np.int32)
+    browser.find_element(By.ID, "style-2").send_keys(Keys.END)
+    wait.until(lambda d: d.find_element(By.ID, "share-2").text == "50%")
+    wait.until(lambda d: d.execute_script("return window.previewLatencies.length") >= 1)
+    wait.until(lambda d: not d.execute_script(
+        "return document.getElementById('caption').textContent.includes('100%')"))
+    mixed = np.array(browser.execute_script(READ_PIXELS), np.int32)
+    assert mixed.shape == first.shape and np.abs(mixed - first).mean() > 5
+    assert browser.find_element(By.ID, "error").text == ""
     path = tmp_path / "cin_serve.png"
     browser.save_screenshot(str(path))
     assert Image.open(path).size[0] >= 800
-    if os.environ.get("MIXING_SCREENSHOT"):  # The README's picture: make screenshot.
+    if os.environ.get("MIXING_SCREENSHOT"):
         shutil.copy(path, os.environ["MIXING_SCREENSHOT"])

@@ -1,11 +1,11 @@
 """Every command of the README's examples runs on a fresh clone, as written: the files it
 names are the repository's own, and one example's output is the next one's input.
 
-Each command runs in order in an empty folder (with the repository's samples/ in it), from
-the README's text, with flags appended that make it fast (absl takes a flag's last value):
-random weights, one iteration, a tiny size, one training step. What is checked is what a
-newcomer trips on: a file that does not exist, a flag that is gone, a folder not made,
-an output that the next command needs and does not find.
+Each command runs in order in an empty folder (with the repository's samples/ and models/
+in it), from the README's text, with flags appended that make it fast (absl takes a
+flag's last value): random weights, one iteration, a tiny size, one training step. What
+is checked is what a newcomer trips on: a file that does not exist, a flag that is gone,
+a folder not made, an output that the next command needs and does not find.
 """
 
 import pathlib
@@ -45,7 +45,8 @@ def test_the_readme_has_an_example_for_every_command():
 
 
 def test_every_readme_example_runs_in_order_on_the_repositorys_files(tmp_path):
-    (tmp_path / "samples").symlink_to(ROOT / "samples")
+    for folder in ("samples", "models"):
+        (tmp_path / folder).symlink_to(ROOT / folder)
     for name, *arguments in readme_commands():
         if name in SKIPPED:
             continue
