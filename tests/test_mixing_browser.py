@@ -96,23 +96,32 @@ def browser():
     driver.quit()
 
 
-def test_moving_a_slider_redraws_the_preview(server, browser):
+def open_page(browser, server):
+    """Loads the page; returns a wait and the first preview's pixels."""
     browser.get(server.url)
     wait = WebDriverWait(browser, 60)
     wait.until(lambda d: d.execute_script("return window.previewsShown") >= 1)
-    before = np.array(browser.execute_script(READ_PIXELS), np.int32)
+    return wait, np.array(browser.execute_script(READ_PIXELS), np.int32)
+
+
+def mix_half_in(browser, wait, style):
+    """Moves style's slider to 100 with the keyboard (Tab there, End), so that it and the
+    first style share the mix; returns the new preview's pixels once it is shown."""
+    browser.find_element(By.ID, f"style-{style}").send_keys(Keys.END)
+    wait.until(lambda d: d.find_element(By.ID, f"share-{style}").text == "50%")
+    wait.until(lambda d: d.execute_script("return window.previewLatencies.length") >= 1)
+    wait.until(lambda d: not d.execute_script(
+        "return document.getElementById('caption').textContent.includes('100%')"))
+    return np.array(browser.execute_script(READ_PIXELS), np.int32)
+
+
+def test_moving_a_slider_redraws_the_preview(server, browser):
+    wait, before = open_page(browser, server)
     assert before.size == 256 * 192 * 4
     assert browser.find_element(By.ID, "random-weights").is_displayed()  # The caption.
     assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".slider output")] == [
         "100%", "0%", "0%"]
-
-    slider = browser.find_element(By.ID, "style-1")  # Keyboard only: Tab there, arrows.
-    slider.send_keys(Keys.END)  # 100: the mix is now 50% / 50%.
-    wait.until(lambda d: d.find_element(By.ID, "share-1").text == "50%")
-    wait.until(lambda d: d.execute_script("return window.previewLatencies.length") >= 1)
-    wait.until(lambda d: not d.execute_script(
-        "return document.getElementById('caption').textContent.includes('100%')"))
-    after = np.array(browser.execute_script(READ_PIXELS), np.int32)
+    after = mix_half_in(browser, wait, 1)
     assert after.shape == before.shape
     assert np.abs(after - before).mean() > 5  # The picture changed, not just its URL.
     assert browser.find_element(By.ID, "error").text == ""
@@ -129,17 +138,9 @@ def test_moving_a_slider_redraws_the_preview(server, browser):
 def test_the_shipped_network_mixes_real_styles(shipped_server, browser, tmp_path):
     """The README's screenshot (make screenshot): the network of models/ on a sample
     photo, half The Starry Night and half The Scream."""
-    browser.get(shipped_server.url)
-    wait = WebDriverWait(browser, 60)
-    wait.until(lambda d: d.execute_script("return window.previewsShown") >= 1)
+    wait, first = open_page(browser, shipped_server)
     assert not browser.find_element(By.ID, "random-weights").is_displayed()
-    first = np.array(browser.execute_script(READ_PIXELS), np.int32)
-    browser.find_element(By.ID, "style-2").send_keys(Keys.END)
-    wait.until(lambda d: d.find_element(By.ID, "share-2").text == "50%")
-    wait.until(lambda d: d.execute_script("return window.previewLatencies.length") >= 1)
-    wait.until(lambda d: not d.execute_script(
-        "return document.getElementById('caption').textContent.includes('100%')"))
-    mixed = np.array(browser.execute_script(READ_PIXELS), np.int32)
+    mixed = mix_half_in(browser, wait, 2)
     assert mixed.shape == first.shape and np.abs(mixed - first).mean() > 5
     assert browser.find_element(By.ID, "error").text == ""
     path = tmp_path / "cin_serve.png"
