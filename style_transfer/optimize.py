@@ -320,12 +320,8 @@ class _DeviceLBFGS:
             at the new point."""
             pair = tf.stack([x_new - x_old, g_new - g_old])  # [s, y]
             gram = tf.matmul(pair, pair, transpose_b=True)  # sᵀy = gram[0, 1], yᵀy = [1, 1]
-
-            def keep_pair():
-                store([[slot], [slot + m]], pair)
-                return tf.constant(True)
-
-            tf.cond(gram[0, 1] > minimum, keep_pair, lambda: tf.constant(False))
+            tf.cond(gram[0, 1] > minimum, lambda: store([[slot], [slot + m]], pair),
+                    lambda: None)
             store([[gradient_row]], g_new[None])
             return (gram[0, 1], gram[1, 1]) + products(x_new, g_new)
 
